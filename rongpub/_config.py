@@ -1,0 +1,58 @@
+"""Small frozen configuration values: rate limits and the retry policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._constants import (
+    CHATROOM_RATE_LIMIT,
+    DEFAULT_RATE_LIMITED_RETRIES,
+    DEFAULT_WINDOW_MARGIN,
+    GROUP_RATE_LIMIT,
+    MAX_RETRY_AFTER,
+)
+from ._exceptions import InvalidRequestError
+
+__all__ = ["RateLimits", "RetryPolicy"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimits:
+    """Per-app quotas the client keeps to, in targets per second.
+
+    `group`: group-publish targets per second (a send to 3 groups counts 3).
+    `chatroom`: chatroom-publish targets per second.
+    `margin`: seconds added to the 1 s window for jitter on the way to the server.
+    """
+
+    group: int = GROUP_RATE_LIMIT
+    chatroom: int = CHATROOM_RATE_LIMIT
+    margin: float = DEFAULT_WINDOW_MARGIN
+
+    def __post_init__(self) -> None:
+        for name in ("group", "chatroom"):
+            if getattr(self, name) < 1:
+                raise InvalidRequestError(f"rate_limits.{name}", "must be at least 1 per second")
+        if not 0 <= self.margin < 1:
+            raise InvalidRequestError("rate_limits.margin", "must be in [0, 1) seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """What the client retries on its own.
+
+    `rate_limited`: how many times a 429/1008 answer is waited out and retried.
+    `unknown`: how many times an ambiguous failure (timeout after sending, reset, 5xx) is
+    retried. Default 0: a retry may deliver the message twice.
+    `max_retry_after`: seconds; a larger server Retry-After is capped to this.
+    """
+
+    rate_limited: int = DEFAULT_RATE_LIMITED_RETRIES
+    unknown: int = 0
+    max_retry_after: float = MAX_RETRY_AFTER
+
+    def __post_init__(self) -> None:
+        if self.rate_limited < 0 or self.unknown < 0:
+            raise InvalidRequestError("retry", "retry counts must not be negative")
+        if self.max_retry_after <= 0:
+            raise InvalidRequestError("retry.max_retry_after", "must be positive")

@@ -1,0 +1,46 @@
+"""Defaults and fixed facts of the RongCloud API, in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Primary and backup API hosts per data centre (docs: platform-chat-api/base-url).
+REGIONS: Final[dict[str, tuple[str, str]]] = {
+    "cn": ("https://api.rong-api.com", "https://api-b.rong-api.com"),
+    "sg": ("https://api.sg-light-api.com", "https://api-b.sg-light-api.com"),
+    "sg-b": ("https://api.sg-b-light-api.com", "https://api-b.sg-b-light-api.com"),
+    "na": ("https://api.us-light-api.com", "https://api-b.us-light-api.com"),
+    "sa": ("https://api.sau-light-api.com", "https://api-b.sau-light-api.com"),
+}
+
+GROUP_PUBLISH_PATH: Final = "/message/group/publish.json"
+CHATROOM_PUBLISH_PATH: Final = "/message/chatroom/publish.json"
+
+#: Seconds; the docs recommend switching hosts after a 5 s timeout.
+DEFAULT_TIMEOUT: Final = 5.0
+#: Seconds between two host switches caused by ambiguous failures (as the official Go SDK).
+FAILOVER_COOLDOWN: Final = 30.0
+
+#: Messages per second per app key (docs: platform-chat-api/limits).
+GROUP_RATE_LIMIT: Final = 20
+CHATROOM_RATE_LIMIT: Final = 100
+#: Seconds added to the 1 s window to absorb jitter between the client and the server.
+DEFAULT_WINDOW_MARGIN: Final = 0.01
+
+MAX_GROUPS: Final = 3
+MAX_CONTENT_BYTES: Final = 128 * 1024
+MAX_OBJECT_NAME: Final = 32
+MAX_EXTRA_KEY: Final = 32
+MAX_EXTRA_VALUE: Final = 4096
+MAX_EXTRA_PAIRS: Final = 100
+MAX_PUSH_TITLE: Final = 50
+MAX_NONCE: Final = 18
+MAX_REQUEST_ID: Final = 36
+
+#: How often a 429 is retried before RateLimitedError reaches the caller.
+DEFAULT_RATE_LIMITED_RETRIES: Final = 5
+#: Seconds; a server Retry-After above this is capped.
+MAX_RETRY_AFTER: Final = 60.0
+
+APP_KEY_ENV: Final = "RONGCLOUD_APP_KEY"
+APP_SECRET_ENV: Final = "RONGCLOUD_APP_SECRET"

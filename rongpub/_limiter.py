@@ -1,0 +1,51 @@
+"""The contract between the client and a rate limiter, so backends can be swapped.
+
+The client calls `acquire(quota, cost)` as late as it can (just before the bytes go out),
+and treats the return as "these `cost` units leave now". When the server still answers
+429/1008 it calls `pause(quota, seconds)` so that every sender of that quota holds off.
+The in-process sliding-log limiter, the Redis limiter and the aiolimiter adapter implement it;
+so can a user's own class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Limiter", "Quota"]
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One quota: `limit` units per `window` seconds for (`scope`, `api`).
+
+    `scope` is the app key (RongCloud counts per app); `api` is "group" or "chatroom";
+    `margin` is seconds added to the window to absorb client-to-server jitter.
+    """
+
+    scope: str
+    api: str
+    limit: int
+    margin: float = 0.0
+    window: float = 1.0
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """A rate limiter the client can share between any number of tasks."""
+
+    async def acquire(self, quota: Quota, cost: int) -> None:
+        """Wait until `cost` units of `quota` may leave now, and count them as sent.
+
+        `1 <= cost <= quota.limit`. A task cancelled while waiting must take no units.
+        """
+        ...
+
+    async def pause(self, quota: Quota, seconds: float | None) -> None:
+        """The server answered 429: hold every sender of `quota` for `seconds` from now
+        (`None`: until the limiter's own next window)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release resources (connections); the limiter is not used afterwards."""
+        ...
