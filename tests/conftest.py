@@ -1,0 +1,11 @@
+"""Shared fixtures: every async test runs on asyncio and on trio through the anyio plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run each `@pytest.mark.anyio` test once per event-loop backend."""
+    return str(request.param)
