@@ -1,5 +1,6 @@
 """rongpub: an async client for RongCloud's server messaging API."""
 
+from ._client import RongCloud
 from ._config import RateLimits, RetryPolicy
 from ._exceptions import (
     APIError,
@@ -13,21 +14,74 @@ from ._exceptions import (
     RongCloudError,
 )
 from ._limiter import Limiter, Quota
+from ._messages import (
+    CommandMessage,
+    FileMessage,
+    GIFMessage,
+    ImageMessage,
+    ImageTextMessage,
+    InformationNotification,
+    LocationMessage,
+    MentionedInfo,
+    Message,
+    ReferenceMessage,
+    SightMessage,
+    TextMessage,
+    UserInfo,
+    VoiceMessage,
+)
+from ._push import (
+    APNsPush,
+    FCMPush,
+    HonorPush,
+    HuaweiPush,
+    OHOSPush,
+    OppoPush,
+    PushExt,
+    VivoPush,
+    XiaomiPush,
+)
+from ._response import PublishResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
+    "APNsPush",
     "AuthenticationError",
+    "CommandMessage",
     "ConnectionFailedError",
     "DeliveryUnknownError",
+    "FCMPush",
+    "FileMessage",
+    "GIFMessage",
+    "HonorPush",
+    "HuaweiPush",
+    "ImageMessage",
+    "ImageTextMessage",
+    "InformationNotification",
     "InvalidRequestError",
     "Limiter",
     "LimiterUnavailableError",
+    "LocationMessage",
+    "MentionedInfo",
+    "Message",
+    "OHOSPush",
+    "OppoPush",
+    "PublishResult",
+    "PushExt",
     "Quota",
     "RateLimitedError",
     "RateLimits",
+    "ReferenceMessage",
     "RejectedError",
     "RetryPolicy",
+    "RongCloud",
     "RongCloudError",
+    "SightMessage",
+    "TextMessage",
+    "UserInfo",
+    "VivoPush",
+    "VoiceMessage",
+    "XiaomiPush",
 ]

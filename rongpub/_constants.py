@@ -42,5 +42,44 @@ DEFAULT_RATE_LIMITED_RETRIES: Final = 5
 #: Seconds; a server Retry-After above this is capped.
 MAX_RETRY_AFTER: Final = 60.0
 
+#: Built-in objectNames (docs: message-about/objectname); other "RC:" names are reserved.
+BUILTIN_OBJECT_NAMES: Final = frozenset(
+    {
+        "RC:TxtMsg",
+        "RC:ImgMsg",
+        "RC:VcMsg",
+        "RC:HQVCMsg",
+        "RC:FileMsg",
+        "RC:LBSMsg",
+        "RC:ImgTextMsg",
+        "RC:SightMsg",
+        "RC:GIFMsg",
+        "RC:ReferenceMsg",
+        "RC:CombineMsg",
+        "RC:CombineV2Msg",
+        "RC:StreamMsg",
+        "RC:CmdMsg",
+        "RC:CmdNtf",
+        "RC:InfoNtf",
+        "RC:ContactNtf",
+        "RC:ProfileNtf",
+        "RC:GrpNtf",
+        "RC:RcNtf",
+        "RC:RcCmd",
+        "RC:ReadNtf",
+        "RC:TypSts",
+        "RC:SRSMsg",
+        "RC:RRReqMsg",
+        "RC:RRRspMsg",
+        "RC:chrmKVNotiMsg",
+        "RC:chrmSysMsg",
+        "RC:chrmSysNtf",
+    }
+)
+#: Characters allowed in an extraContent key.
+EXTRA_KEY_CHARS: Final = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=-_"
+)
+
 APP_KEY_ENV: Final = "RONGCLOUD_APP_KEY"
 APP_SECRET_ENV: Final = "RONGCLOUD_APP_SECRET"

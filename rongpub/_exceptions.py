@@ -88,9 +88,7 @@ class RateLimitedError(APIError):
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(
-            code=code, message=message, status_code=status_code, request_id=request_id
-        )
+        super().__init__(code=code, message=message, status_code=status_code, request_id=request_id)
         self.retry_after = retry_after
 
 

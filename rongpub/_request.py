@@ -1,0 +1,184 @@
+"""Step 1 of the data path: validate a publish call and encode its form body once.
+
+A `Template` holds everything but the targets, validated and form-encoded; `Template.to(ids)`
+adds the targets and yields the `PreparedRequest` that is sent (and re-sent on retry) as is.
+Fan-out builds one template and many requests from it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from ._constants import CHATROOM_PUBLISH_PATH, GROUP_PUBLISH_PATH, MAX_GROUPS
+from ._exceptions import InvalidRequestError
+from ._form import encode_form
+from ._push import PushExt
+from ._validation import (
+    Content,
+    check_id,
+    check_ids,
+    check_mentions,
+    encode_content,
+    encode_extra_content,
+    encode_push_ext,
+)
+
+__all__ = ["Api", "PreparedRequest", "Template", "chatroom_template", "group_template"]
+
+Api = Literal["group", "chatroom"]
+Pairs = list[tuple[str, str | bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """One publish request, ready to sign and send; `cost` is its number of targets."""
+
+    api: Api
+    path: str
+    targets: tuple[str, ...]
+    body: bytes
+    request_id: str
+
+    @property
+    def cost(self) -> int:
+        return len(self.targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A validated message without its targets; `max_targets` is None when unbounded."""
+
+    api: Api
+    path: str
+    target_field: str
+    target_key: str
+    max_targets: int | None
+    head: bytes
+    tail: bytes
+
+    def to(self, targets: Iterable[str]) -> PreparedRequest:
+        """The request sending this message to `targets` (validated here)."""
+        ids = check_ids(self.target_field, targets, maximum=self.max_targets)
+        middle = encode_form((self.target_key, target) for target in ids)
+        body = b"&".join((self.head, middle, self.tail))
+        return PreparedRequest(self.api, self.path, ids, body, str(uuid.uuid4()))
+
+
+def _flag(value: bool | None) -> str | None:
+    """Int fields of the documents: 1 / 0."""
+    return None if value is None else str(int(value))
+
+
+def _boolean(value: bool | None) -> str | None:
+    """Boolean fields of the documents: true / false."""
+    return None if value is None else ("true" if value else "false")
+
+
+def _present(pairs: Iterable[tuple[str, str | bytes | None]]) -> Pairs:
+    return [(key, value) for key, value in pairs if value is not None]
+
+
+def group_template(
+    *,
+    from_user_id: str,
+    content: Content,
+    object_name: str | None = None,
+    to_user_ids: Iterable[str] | None = None,
+    push_content: str | None = None,
+    push_data: str | None = None,
+    include_sender: bool | None = None,
+    persisted: bool | None = None,
+    mentioned: bool | None = None,
+    content_available: bool | None = None,
+    expansion: bool | None = None,
+    extra_content: Mapping[str, str] | None = None,
+    disable_push: bool | None = None,
+    push_ext: PushExt | None = None,
+) -> Template:
+    """Validate and encode a group message; see `RongCloud.publish_group` for the fields."""
+    check_id("from_user_id", from_user_id)
+    users = None if to_user_ids is None else check_ids("to_user_ids", to_user_ids)
+    single_only = [
+        name
+        for name, value in (
+            ("expansion", expansion),
+            ("extra_content", extra_content),
+            ("disable_push", disable_push),
+            ("push_ext", push_ext),
+        )
+        if value is not None
+    ]
+    if users is not None and single_only:
+        raise InvalidRequestError(single_only[0], "is not supported with to_user_ids")
+    if extra_content is not None and not expansion:
+        raise InvalidRequestError("extra_content", "needs expansion=True")
+    name, body = encode_content(content, object_name)
+    check_mentions(content, mentioned, users)
+    head = [("fromUserId", from_user_id)]
+    extra = None if extra_content is None else encode_extra_content(extra_content)
+    tail = _present(
+        (
+            ("objectName", name),
+            ("content", body),
+            ("pushContent", push_content),
+            ("pushData", push_data),
+            ("isIncludeSender", _flag(include_sender)),
+            ("isPersisted", _flag(persisted)),
+            ("isMentioned", _flag(mentioned)),
+            ("contentAvailable", _flag(content_available)),
+            ("expansion", _boolean(expansion)),
+            ("extraContent", extra),
+            ("disablePush", _boolean(disable_push)),
+            ("pushExt", None if push_ext is None else encode_push_ext(push_ext)),
+        )
+    )
+    directed = [("toUserId", user) for user in users or ()]
+    single = users is not None or bool(single_only)
+    return Template(
+        api="group",
+        path=GROUP_PUBLISH_PATH,
+        target_field="group_ids",
+        target_key="toGroupId",
+        max_targets=1 if single else MAX_GROUPS,
+        head=encode_form(head),
+        tail=encode_form(directed + tail),
+    )
+
+
+def chatroom_template(
+    *,
+    from_user_id: str,
+    content: Content,
+    object_name: str | None = None,
+    persisted: bool | None = None,
+    include_sender: bool | None = None,
+    priority: int | None = None,
+) -> Template:
+    """Validate and encode a chatroom message; see `RongCloud.publish_chatroom`."""
+    check_id("from_user_id", from_user_id)
+    if priority is not None and (
+        isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 3
+    ):
+        raise InvalidRequestError("priority", f"must be 0, 1, 2 or 3, got {priority!r}")
+    name, body = encode_content(content, object_name)
+    tail = _present(
+        (
+            ("objectName", name),
+            ("content", body),
+            ("isPersisted", _flag(persisted)),
+            ("isIncludeSender", _flag(include_sender)),
+            ("priority", None if priority is None else str(priority)),
+        )
+    )
+    return Template(
+        api="chatroom",
+        path=CHATROOM_PUBLISH_PATH,
+        target_field="chatroom_ids",
+        target_key="toChatroomId",
+        max_targets=None,
+        head=encode_form([("fromUserId", from_user_id)]),
+        tail=encode_form(tail),
+    )

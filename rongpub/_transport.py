@@ -1,0 +1,100 @@
+"""Step 3 of the data path: send one attempt to the current host, and choose the host.
+
+`post` translates httpx's exceptions at this one boundary: failures before any byte left
+(`ConnectionFailedError`) and failures after (`DeliveryUnknownError`). `Hosts` keeps which
+base URL is current: a connection failure moves to the next one at once; an ambiguous
+failure moves subsequent calls at most once per cooldown (as the official Go SDK does).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import httpx
+
+from ._constants import FAILOVER_COOLDOWN
+from ._exceptions import ConnectionFailedError, DeliveryUnknownError, InvalidRequestError
+from ._request import PreparedRequest
+
+__all__ = ["Hosts", "post"]
+
+# Raised before the request could be written: the server cannot have seen it.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+
+
+class Hosts:
+    """The base URLs in failover order and the one currently in use."""
+
+    def __init__(
+        self,
+        base_urls: Sequence[str],
+        *,
+        cooldown: float = FAILOVER_COOLDOWN,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        urls = [url.rstrip("/") for url in base_urls]
+        if not urls:
+            raise InvalidRequestError("base_urls", "needs at least one URL")
+        for url in urls:
+            if not url.startswith(("https://", "http://")):
+                raise InvalidRequestError("base_urls", f"{url!r} is not an http(s) URL")
+        self.urls = tuple(urls)
+        self._index = 0
+        self._cooldown = cooldown
+        self._clock = clock
+        self._switched_at: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.urls)
+
+    @property
+    def current(self) -> str:
+        return self.urls[self._index]
+
+    def connection_failed(self, url: str) -> None:
+        """`url` could not be reached: move on unless another task already did."""
+        if url == self.current:
+            self._advance()
+
+    def delivery_unknown(self, url: str) -> None:
+        """An ambiguous failure on `url`: move subsequent calls on, once per cooldown."""
+        now = self._clock()
+        recent = self._switched_at is not None and now - self._switched_at < self._cooldown
+        if url == self.current and not recent:
+            self._advance()
+
+    def _advance(self) -> None:
+        self._index = (self._index + 1) % len(self.urls)
+        self._switched_at = self._clock()
+
+
+async def post(
+    client: httpx.AsyncClient,
+    base_url: str,
+    request: PreparedRequest,
+    headers: dict[str, str],
+    timeout: httpx.Timeout,
+) -> httpx.Response:
+    """POST `request` to `base_url`; httpx errors become rongpub's two transport errors."""
+    try:
+        return await client.post(
+            base_url + request.path, content=request.body, headers=headers, timeout=timeout
+        )
+    except _NOT_SENT as exc:
+        raise ConnectionFailedError(
+            f"could not reach {base_url}: {type(exc).__name__}", request_id=request.request_id
+        ) from exc
+    except httpx.TransportError as exc:
+        raise DeliveryUnknownError(
+            f"{type(exc).__name__} after sending to {base_url}: the server may have "
+            "accepted the message",
+            request_id=request.request_id,
+        ) from exc
