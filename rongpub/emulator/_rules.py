@@ -1,0 +1,125 @@
+"""The parameter rules of the two publish documents, applied to a decoded form.
+
+`group-publish.zh.txt` and `chatroom-publish.zh.txt` (in the project's shared spec) are the
+contract; each rule below cites the field it comes from. Fields the documents do not list are
+kept in the record but not judged, as the real server ignores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._constants import MAX_GROUPS
+from ._form import Form, param_error, too_long
+from ._json_rules import (
+    check_content,
+    check_extra_content,
+    check_mention,
+    check_object_name,
+    check_push_ext,
+)
+
+__all__ = ["MAX_ID_LENGTH", "Publish", "check_chatroom", "check_group"]
+
+#: User, group and chatroom ids are at most 64 characters (the API's id rules; the official
+#: Python SDK checks the same bound).
+MAX_ID_LENGTH = 64
+_FLAG = range(2)
+_PRIORITY = range(4)
+_CORE_FIELDS = ("fromUserId", "objectName", "content")
+# Group fields allowed only with exactly one group and no toUserId (the document's tip).
+_SINGLE_GROUP_ONLY = ("expansion", "extraContent", "disablePush", "pushExt")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Publish:
+    """A valid publish request: its targets and every field as sent (strings)."""
+
+    api: str
+    targets: tuple[str, ...]
+    from_user_id: str
+    object_name: str
+    content: str
+    to_user_ids: tuple[str, ...]
+    fields: dict[str, str]
+
+
+def _common(form: Form) -> tuple[str, str, str]:
+    """fromUserId, objectName and content, all required."""
+    from_user_id, object_name, content = (form.required(name) for name in _CORE_FIELDS)
+    if len(from_user_id) > MAX_ID_LENGTH:
+        raise too_long("fromUserId", MAX_ID_LENGTH)
+    check_object_name(object_name)
+    return from_user_id, object_name, content
+
+
+def _other_fields(form: Form, *skip: str) -> dict[str, str]:
+    """The single-valued fields besides the ids and the core three, for the record."""
+    ignored = {*_CORE_FIELDS, *skip}
+    return {name: values[-1] for name, values in form.values.items() if name not in ignored}
+
+
+def check_group(form: Form) -> Publish:
+    """Validate a `/message/group/publish.json` form."""
+    from_user_id, object_name, content = _common(form)
+    groups = form.many("toGroupId", max_length=MAX_ID_LENGTH)
+    if not groups:
+        raise param_error("toGroupId", "is required")
+    if len(groups) > MAX_GROUPS:
+        raise param_error("toGroupId", f"at most {MAX_GROUPS} groups per request")
+    to_users = form.many("toUserId", max_length=MAX_ID_LENGTH)
+    if to_users and len(groups) > 1:
+        raise param_error("toUserId", "only allowed with a single toGroupId")
+    for name in ("isIncludeSender", "isPersisted", "contentAvailable"):
+        form.int_in(name, _FLAG)
+    content_object = check_content(content, object_name)
+    if form.int_in("isMentioned", _FLAG) == 1:
+        check_mention(content_object, form.one("mentionedInfo"), to_users)
+    _check_single_group_fields(form, single=len(groups) == 1 and not to_users)
+    return Publish(
+        api="group",
+        targets=tuple(groups),
+        from_user_id=from_user_id,
+        object_name=object_name,
+        content=content,
+        to_user_ids=tuple(to_users),
+        fields=_other_fields(form, "toGroupId", "toUserId"),
+    )
+
+
+def _check_single_group_fields(form: Form, *, single: bool) -> None:
+    """expansion, extraContent, disablePush and pushExt: one group, not directed."""
+    for name in _SINGLE_GROUP_ONLY:
+        if name in form.values and not single:
+            raise param_error(name, "only allowed with a single toGroupId and no toUserId")
+    expansion = form.boolean("expansion")
+    form.boolean("disablePush")
+    extra = form.one("extraContent")
+    if extra is not None:
+        if not expansion:
+            raise param_error("extraContent", "only allowed with expansion=true")
+        check_extra_content(extra)
+    push_ext = form.one("pushExt")
+    if push_ext is not None:
+        check_push_ext(push_ext)
+
+
+def check_chatroom(form: Form) -> Publish:
+    """Validate a `/message/chatroom/publish.json` form."""
+    from_user_id, object_name, content = _common(form)
+    rooms = form.many("toChatroomId", max_length=MAX_ID_LENGTH)
+    if not rooms:
+        raise param_error("toChatroomId", "is required")
+    for name in ("isPersisted", "isIncludeSender"):
+        form.int_in(name, _FLAG)
+    form.int_in("priority", _PRIORITY)
+    check_content(content, object_name)
+    return Publish(
+        api="chatroom",
+        targets=tuple(rooms),
+        from_user_id=from_user_id,
+        object_name=object_name,
+        content=content,
+        to_user_ids=(),
+        fields=_other_fields(form, "toChatroomId"),
+    )

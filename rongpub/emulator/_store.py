@@ -1,0 +1,91 @@
+"""The emulator's memory: accepted messages (one record per target) and the arrival log."""
+
+from __future__ import annotations
+
+import random
+
+from ._records import Arrival, Record
+from ._rules import Publish
+from ._stats import ApiStats, summarize
+
+__all__ = ["Store"]
+
+_TARGET_KEY = {"group": "groupId", "chatroom": "chatroomId"}
+_UID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+
+
+class Store:
+    """Records and arrivals, with the queries tests ask ("what did group g1 receive")."""
+
+    def __init__(self, seed: int | None) -> None:
+        self._uid_rng = random.Random(seed)
+        #: Every accepted message, one per target, in arrival order.
+        self.records: list[Record] = []
+        #: Every publish request, whatever its answer, in arrival order.
+        self.arrivals: list[Arrival] = []
+
+    def record(
+        self, now: float, app_key: str, publish: Publish, request_id: str | None
+    ) -> list[dict[str, str]]:
+        """Store one record per target; returns the `messageUIDs` entries of the answer."""
+        entries = []
+        for target in publish.targets:
+            uid = self._new_uid()
+            self.records.append(
+                Record(
+                    app_key=app_key,
+                    api=publish.api,
+                    target_id=target,
+                    from_user_id=publish.from_user_id,
+                    object_name=publish.object_name,
+                    content=publish.content,
+                    message_uid=uid,
+                    arrival=now,
+                    to_user_ids=publish.to_user_ids,
+                    fields=publish.fields,
+                    request_id=request_id,
+                )
+            )
+            entries.append({_TARGET_KEY[publish.api]: target, "messageUID": uid})
+        return entries
+
+    def _new_uid(self) -> str:
+        """A message UID shaped like the real ones: 16 characters in groups of 4."""
+        bits = self._uid_rng.getrandbits(80)
+        chars = "".join(_UID_ALPHABET[(bits >> (5 * i)) & 31] for i in range(16))
+        return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
+
+    def messages(
+        self,
+        *,
+        group: str | None = None,
+        chatroom: str | None = None,
+        from_user_id: str | None = None,
+        app_key: str | None = None,
+    ) -> list[Record]:
+        """The accepted messages matching every filter given, in arrival order.
+
+        `group` / `chatroom`: what that group or chatroom received.
+        """
+        wanted = {
+            "api": "group" if group is not None else "chatroom" if chatroom is not None else None,
+            "target_id": group if group is not None else chatroom,
+            "from_user_id": from_user_id,
+            "app_key": app_key,
+        }
+        filters = {name: value for name, value in wanted.items() if value is not None}
+        return [r for r in self.records if all(getattr(r, k) == v for k, v in filters.items())]
+
+    def stats(self, app_key: str | None = None) -> dict[str, ApiStats]:
+        """Per-API statistics ("group", "chatroom") of the arrivals, optionally of one app."""
+        return {
+            api: summarize(
+                a for a in self.arrivals if a.api == api and app_key in (None, a.app_key)
+            )
+            for api in ("group", "chatroom")
+        }
+
+    def clear(self) -> None:
+        """Forget every record and arrival."""
+        self.records.clear()
+        self.arrivals.clear()
