@@ -71,7 +71,9 @@ def test_missing_signing_header_is_1004(emulator: Emulator, missing: str) -> Non
     assert code(post(emulator, group_form(), headers=headers)) == (401, 1004)
 
 
-@pytest.mark.parametrize("timestamp", ["158512713", "15851271324", "2020-03-25", "１５８５１２７１３２"])
+@pytest.mark.parametrize(
+    "timestamp", ["158512713", "15851271324", "2020-03-25", "１５８５１２７１３２"]
+)
 def test_timestamp_neither_seconds_nor_milliseconds_is_1004(
     emulator: Emulator, timestamp: str
 ) -> None:
