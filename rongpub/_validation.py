@@ -44,7 +44,16 @@ def check_id(field: str, value: object) -> str:
         raise InvalidRequestError(field, f"must be a string, got {type(value).__name__}")
     if not value:
         raise InvalidRequestError(field, "must not be empty")
+    if not value.isascii():
+        _check_utf8(field, value)
     return value
+
+
+def _check_utf8(field: str, value: str) -> bytes:
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError(field, "is not valid Unicode (lone surrogate)") from exc
 
 
 def check_ids(field: str, ids: Iterable[str], *, maximum: int | None = None) -> tuple[str, ...]:
@@ -84,7 +93,7 @@ def encode_content(content: Content, object_name: str | None) -> tuple[str, byte
     elif object_name is None:
         raise InvalidRequestError("object_name", "required unless content is a typed message")
     elif isinstance(content, str):
-        encoded = content.encode("utf-8")
+        encoded = _check_utf8("content", content)
     elif isinstance(content, bytes):
         encoded = content
     else:

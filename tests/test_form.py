@@ -1,9 +1,12 @@
 from urllib.parse import parse_qsl
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rongpub import InvalidRequestError, TextMessage
 from rongpub._form import encode_form
+from rongpub._request import chatroom_template, group_template
 
 _TEXT = st.text(st.characters(blacklist_categories=["Cs"]))
 
@@ -21,3 +24,20 @@ def test_bytes_values_are_escaped_as_they_are() -> None:
 def test_round_trip_through_a_standard_form_parser(pairs: list[tuple[str, str]]) -> None:
     body = encode_form(pairs).decode("ascii")
     assert parse_qsl(body, keep_blank_values=True) == pairs if body else pairs == []
+
+
+@given(st.lists(_TEXT.filter(bool), min_size=1, max_size=3, unique=True), _TEXT.filter(bool))
+def test_any_unicode_ids_arrive_unchanged(groups: list[str], sender: str) -> None:
+    template = group_template(from_user_id=sender, content=TextMessage(content="x"))
+    pairs = parse_qsl(template.to(groups).body.decode("ascii"))
+    assert pairs[0] == ("fromUserId", sender)
+    assert [value for key, value in pairs if key == "toGroupId"] == groups
+
+
+def test_lone_surrogates_are_refused_before_sending() -> None:
+    template = group_template(from_user_id="u", content=TextMessage(content="x"))
+    with pytest.raises(InvalidRequestError) as caught:
+        template.to(["\ud800"])
+    assert caught.value.field == "group_ids"
+    with pytest.raises(InvalidRequestError, match="content"):
+        chatroom_template(from_user_id="u", object_name="A:B", content="\udfff")
