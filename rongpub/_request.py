@@ -58,10 +58,16 @@ class Template:
     max_targets: int | None
     head: bytes
     tail: bytes
+    single_reason: str | None = None
 
     def to(self, targets: Iterable[str]) -> PreparedRequest:
         """The request sending this message to `targets` (validated here)."""
-        ids = check_ids(self.target_field, targets, maximum=self.max_targets)
+        try:
+            ids = check_ids(self.target_field, targets, maximum=self.max_targets)
+        except InvalidRequestError as exc:
+            if self.single_reason is None or "at most" not in exc.message:
+                raise
+            raise InvalidRequestError(exc.field, f"{exc.message}: {self.single_reason}") from None
         middle = encode_form((self.target_key, target) for target in ids)
         body = b"&".join((self.head, middle, self.tail))
         return PreparedRequest(self.api, self.path, ids, body, str(uuid.uuid4()))
@@ -136,15 +142,17 @@ def group_template(
         )
     )
     directed = [("toUserId", user) for user in users or ()]
-    single = users is not None or bool(single_only)
+    reasons = (["to_user_ids"] if users is not None else []) + single_only
+    reason = f"{', '.join(reasons)} allow exactly one group" if reasons else None
     return Template(
         api="group",
         path=GROUP_PUBLISH_PATH,
         target_field="group_ids",
         target_key="toGroupId",
-        max_targets=1 if single else MAX_GROUPS,
+        max_targets=1 if reason else MAX_GROUPS,
         head=encode_form(head),
         tail=encode_form(directed + tail),
+        single_reason=reason,
     )
 
 

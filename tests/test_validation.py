@@ -132,6 +132,12 @@ async def test_chatroom_rule(case: str, change: dict[str, Any], field: str) -> N
     assert api.requests == []
 
 
+async def test_single_group_fields_say_why_only_one_group_is_allowed() -> None:
+    async with MockAPI().client() as rc:
+        with pytest.raises(InvalidRequestError, match="expansion allow exactly one group"):
+            await rc.publish_group(**{**GROUP, "group_ids": ["a", "b"], "expansion": False})
+
+
 async def test_a_send_bigger_than_the_quota_is_refused_before_sending() -> None:
     api = MockAPI()
     async with api.client(rate_limits=RateLimits(chatroom=5), limiter=_NeverLimiter()) as rc:
