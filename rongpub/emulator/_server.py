@@ -81,7 +81,7 @@ async def _serve_requests(emulator: Emulator, conn: h11.Connection, stream: Sock
         try:
             request = await _receive_request(conn, stream)
         except h11.RemoteProtocolError:
-            if conn.our_state is h11.SEND_RESPONSE:
+            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):  # h11 lets us still answer
                 await _send_reply(conn, stream, _BAD)
             return
         if request is None:
