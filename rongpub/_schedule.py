@@ -1,0 +1,130 @@
+"""The pure scheduling core of the in-process limiter: who may leave now, and when to look again.
+
+No clocks, no tasks: every method takes the current time `now` (seconds, monotonic) from the
+caller, so the rules can be tested and simulated exactly. `_sliding_log` adds the waiting.
+
+State of one quota:
+- the log: `(left_at, cost)` of every release in the last `span` seconds, oldest first;
+- the queue: waiting tickets in arrival order, each counting the units that overtook it;
+- the instant of the last release (for pacing) and a pause deadline (after a 429).
+
+`pick(now)` answers "which ticket may leave now?":
+1. nothing leaves while paused, or sooner than `interval` after the previous release;
+2. the head of the queue leaves as soon as its cost fits: `used + cost <= limit`;
+3. otherwise a later ticket whose cost fits may leave first, but only if every ticket it would
+   overtake has been overtaken by fewer than `overtake - cost` units so far (its *budget*).
+
+Rule 2 is the exact log: the caller records a release at the instant it really happens, so
+every release is checked against the window `(now - span, now]` that ends at it. Rule 3 exists
+because strict FIFO wastes quota: while a 3-unit head waits for a third unit to expire, the two
+free units sit idle. Letting small later sends use them, within a budget, recovers that quota
+without starving anyone (see `SlidingWindowLimiter` for the argument and the figures).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+__all__ = ["Schedule", "Ticket"]
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One waiting request: its `cost` in units and how many later units went before it."""
+
+    cost: int
+    overtaken: int = 0
+
+
+class Schedule:
+    """Quota bookkeeping for one (app key, API): an exact log of releases plus a FIFO queue.
+
+    `limit`: units per window. `span`: seconds a release counts (window + margin).
+    `overtake`: units of later requests that may go ahead of any one waiting request
+    (0 = strict FIFO). `interval`: minimum seconds between two releases (pacing).
+    """
+
+    def __init__(self, *, limit: int, span: float, overtake: int, interval: float) -> None:
+        self.limit = limit
+        self.span = span
+        self.overtake = overtake
+        self.interval = interval
+        self._log: deque[tuple[float, int]] = deque()
+        self._used = 0
+        self._queue: list[Ticket] = []
+        self._last = -math.inf
+        self._paused_until = -math.inf
+
+    @property
+    def head(self) -> Ticket | None:
+        """The oldest waiting ticket, if any."""
+        return self._queue[0] if self._queue else None
+
+    @property
+    def waiting(self) -> int:
+        """Number of tickets in the queue."""
+        return len(self._queue)
+
+    def used(self, now: float) -> int:
+        """Units released in the window `(now - span, now]`."""
+        self._expire(now)
+        return self._used
+
+    def enqueue(self, cost: int) -> Ticket:
+        """Queue a request of `cost` units (1 to `limit`) behind every earlier one."""
+        if not 1 <= cost <= self.limit:
+            raise ValueError(f"cost must be between 1 and the limit {self.limit}, not {cost}")
+        ticket = Ticket(cost)
+        self._queue.append(ticket)
+        return ticket
+
+    def withdraw(self, ticket: Ticket) -> None:
+        """Forget a ticket that will not leave (its task was cancelled); it took no units."""
+        self._queue.remove(ticket)
+
+    def pause_until(self, deadline: float) -> None:
+        """Release nothing before `deadline` (a later pause extends an earlier one)."""
+        self._paused_until = max(self._paused_until, deadline)
+
+    def pick(self, now: float) -> Ticket | None:
+        """The ticket that may leave at `now` under the rules above, or None."""
+        if not self._queue or now < self._paused_until or now < self._last + self.interval:
+            return None
+        free = self.limit - self.used(now)
+        budget = math.inf  # nobody is ahead of the head
+        for ticket in self._queue:
+            if ticket.cost <= free and ticket.cost <= budget:
+                return ticket
+            budget = min(budget, self.overtake - ticket.overtaken)
+            if budget < 1 or free < 1:
+                return None
+        return None
+
+    def take(self, ticket: Ticket, now: float) -> None:
+        """Record that `ticket` left at `now` (the instant it really did); `now` never decreases."""
+        index = self._queue.index(ticket)
+        for earlier in self._queue[:index]:
+            earlier.overtaken += ticket.cost
+        del self._queue[index]
+        self._log.append((now, ticket.cost))
+        self._used += ticket.cost
+        self._last = now
+
+    def next_change(self, now: float) -> float:
+        """The earliest instant after `now` at which `pick` may answer differently on its own
+        (a release expiring, the pacing gap or a pause ending); `inf` when nobody waits."""
+        if not self._queue:
+            return math.inf
+        gate = max(self._paused_until, self._last + self.interval)
+        if gate > now:
+            return gate
+        self._expire(now)
+        return self._log[0][0] + self.span if self._log else now
+
+    def _expire(self, now: float) -> None:
+        # A release at t counts in every window (x - span, x] with t <= x < t + span.
+        log = self._log
+        while log and log[0][0] + self.span <= now:
+            self._used -= log.popleft()[1]

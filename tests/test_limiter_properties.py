@@ -1,0 +1,170 @@
+"""Hypothesis: SlidingWindowLimiter's guarantees over random arrivals, sizes, cancellations,
+pauses and late timers, on asyncio and on trio (virtual time, nothing sleeps for real)."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from functools import partial
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rongpub import Quota
+from rongpub._sliding_log import SlidingWindowLimiter
+from rongpub._virtual_time import FakeTime
+
+EPSILON = 1e-9  # float slack at window edges
+
+
+@dataclass(frozen=True)
+class Request:
+    arrival: float
+    cost: int
+    cancel_after: float | None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    limit: int
+    margin: float
+    overtake: float
+    spacing: float
+    lateness: float
+    seed: int
+    requests: list[Request]
+    pauses: list[tuple[float, float | None]]
+
+    @property
+    def span(self) -> float:
+        return 1.0 + self.margin
+
+
+@dataclass
+class Trace:
+    """What happened, in order: ("enqueue" | "grant" | "cancel", request index, time)."""
+
+    events: list[tuple[str, int, float]] = field(default_factory=list)
+    pauses: list[tuple[float, float]] = field(default_factory=list)
+
+    def index(self, kind: str, request: int) -> int | None:
+        for position, (k, r, _) in enumerate(self.events):
+            if k == kind and r == request:
+                return position
+        return None
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    limit = draw(st.integers(1, 12))
+    times = st.floats(0, 3, allow_nan=False)
+    request = st.builds(
+        Request, times, st.integers(1, limit), st.none() | st.floats(0, 2, allow_nan=False)
+    )
+    holds = st.none() | st.floats(0, 1.5, allow_nan=False)
+    return Scenario(
+        limit=limit,
+        margin=draw(st.sampled_from([0.0, 0.01, 0.25])),
+        overtake=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
+        spacing=draw(st.sampled_from([0.0, 0.5])),
+        lateness=draw(st.sampled_from([0.0, 0.003, 0.05])),
+        seed=draw(st.integers(0, 2**16)),
+        requests=draw(st.lists(request, min_size=1, max_size=25)),
+        pauses=draw(st.lists(st.tuples(times, holds), max_size=2)),
+    )
+
+
+async def play(scenario: Scenario) -> Trace:
+    rng = random.Random(scenario.seed)
+    fake = FakeTime(lateness=lambda: rng.uniform(0.0, scenario.lateness))
+    limiter = SlidingWindowLimiter(
+        clock=fake.clock, sleep=fake.sleep, overtake=scenario.overtake, spacing=scenario.spacing
+    )
+    quota = Quota("app", "group", scenario.limit, scenario.margin)
+    trace = Trace()
+
+    async def send(index: int, request: Request, scope: anyio.CancelScope) -> None:
+        await fake.sleep(request.arrival)
+        with scope:
+            trace.events.append(("enqueue", index, fake.now))
+            await limiter.acquire(quota, request.cost)
+            trace.events.append(("grant", index, fake.now))
+        if scope.cancelled_caught:
+            trace.events.append(("cancel", index, fake.now))
+
+    async def cancel(at: float, scope: anyio.CancelScope) -> None:
+        await fake.sleep(at)
+        scope.cancel()
+
+    async def pause(at: float, hold: float | None) -> None:
+        await fake.sleep(at)
+        trace.pauses.append((fake.now, scenario.span if hold is None else hold))
+        await limiter.pause(quota, hold)
+
+    async with anyio.create_task_group() as group:
+        for index, request in enumerate(scenario.requests):
+            scope = anyio.CancelScope()
+            fake.spawn(group, partial(send, index, request, scope))
+            if request.cancel_after is not None:
+                at = request.arrival + request.cancel_after
+                fake.spawn(group, partial(cancel, at, scope))
+        for at, hold in scenario.pauses:
+            fake.spawn(group, partial(pause, at, hold))
+        await fake.run(limit=1e4)
+    return trace
+
+
+def check_no_window_over_the_limit(scenario: Scenario, trace: Trace) -> None:
+    grants = [(t, scenario.requests[r].cost) for k, r, t in trace.events if k == "grant"]
+    for x, _ in grants:
+        held = sum(cost for t, cost in grants if x - scenario.span + EPSILON < t <= x)
+        assert held <= scenario.limit, f"{held} units in the window ending at {x}"
+
+
+def check_everyone_is_granted_or_cancelled(scenario: Scenario, trace: Trace) -> None:
+    for index, request in enumerate(scenario.requests):
+        granted = trace.index("grant", index) is not None
+        cancelled = trace.index("cancel", index) is not None
+        assert granted != cancelled
+        if request.cancel_after is None:
+            assert granted
+
+
+def check_overtaking_budget(scenario: Scenario, trace: Trace) -> None:
+    budget = math.floor(scenario.overtake * scenario.limit)
+    for index in range(len(scenario.requests)):
+        start = trace.index("enqueue", index)
+        end = trace.index("grant", index)
+        end = trace.index("cancel", index) if end is None else end
+        assert start is not None and end is not None
+
+        def later(other: int, start: int = start) -> bool:
+            arrived = trace.index("enqueue", other)
+            return arrived is not None and arrived > start
+
+        overtaken = sum(
+            scenario.requests[r].cost
+            for k, r, _ in trace.events[start + 1 : end]
+            if k == "grant" and later(r)
+        )
+        assert overtaken <= budget, f"request {index} overtaken by {overtaken} > {budget} units"
+
+
+def check_pauses_hold_everyone(scenario: Scenario, trace: Trace) -> None:
+    for at, hold in trace.pauses:
+        for kind, _, t in trace.events:
+            assert not (kind == "grant" and at + EPSILON < t < at + hold - EPSILON)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios())
+def test_limiter_guarantees(backend: str, scenario: Scenario) -> None:
+    trace = anyio.run(play, scenario, backend=backend)
+    check_everyone_is_granted_or_cancelled(scenario, trace)
+    check_no_window_over_the_limit(scenario, trace)
+    check_overtaking_budget(scenario, trace)
+    check_pauses_hold_everyone(scenario, trace)
