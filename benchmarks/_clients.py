@@ -1,0 +1,126 @@
+"""The clients the overhead suite compares, each sending the same group message to one group.
+
+Async clients are context managers yielding `send()`; the official SDK is blocking and is
+driven from threads. The bare clients post bytes built once by rongpub (body and signed
+headers), so they do no building, signing or decoding: they are the floor an SDK on that
+HTTP stack can reach. All pools allow the same number of connections as rongpub's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import aiohttp
+import httpx
+
+from rongpub import RongCloud, TextMessage
+from rongpub._request import group_template
+from rongpub._signing import Credentials
+
+__all__ = ["APP_KEY", "APP_SECRET", "ASYNC_CLIENTS", "official_sdk_send"]
+
+APP_KEY = "bench-app-key"
+APP_SECRET = "bench-app-secret"
+FROM_USER = "u1"
+GROUP = "g1"
+TEXT = "hello from the rongpub benchmark"
+# As rongpub's own default pool, so a difference is the SDK's, not the pool size's.
+LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+AsyncSend = Callable[[], Awaitable[object]]
+AsyncClient = Callable[[str], AbstractAsyncContextManager[AsyncSend]]
+
+
+def _prebuilt() -> tuple[str, bytes, dict[str, str]]:
+    """Path, body and headers of one signed request, built once with rongpub."""
+    request = group_template(from_user_id=FROM_USER, content=TextMessage(content=TEXT)).to([GROUP])
+    headers = Credentials(APP_KEY, APP_SECRET).headers()
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    headers["X-Request-ID"] = request.request_id
+    return request.path, request.body, headers
+
+
+def _aiohttp_transport() -> httpx.AsyncBaseTransport:
+    from httpx_aiohttp import AiohttpTransport
+
+    return AiohttpTransport(limits=LIMITS)
+
+
+@asynccontextmanager
+async def _bare_httpx(
+    url: str, transport: httpx.AsyncBaseTransport | None
+) -> AsyncIterator[AsyncSend]:
+    path, body, headers = _prebuilt()
+    async with httpx.AsyncClient(limits=LIMITS, transport=transport) as client:
+
+        async def send() -> object:
+            response = await client.post(url + path, content=body, headers=headers)
+            response.raise_for_status()
+            return response
+
+        yield send
+
+
+@asynccontextmanager
+async def _rongpub(
+    url: str, transport: httpx.AsyncBaseTransport | None
+) -> AsyncIterator[AsyncSend]:
+    http = None if transport is None else httpx.AsyncClient(transport=transport)
+    content = TextMessage(content=TEXT)
+    async with RongCloud(
+        APP_KEY, APP_SECRET, base_urls=[url], rate_limits=None, http_client=http
+    ) as rc:
+
+        async def send() -> object:
+            return await rc.publish_group(
+                from_user_id=FROM_USER, group_ids=[GROUP], content=content
+            )
+
+        yield send
+    if http is not None:
+        await http.aclose()
+
+
+@asynccontextmanager
+async def _bare_aiohttp(url: str) -> AsyncIterator[AsyncSend]:
+    path, body, headers = _prebuilt()
+    connector = aiohttp.TCPConnector(limit=LIMITS.max_connections or 0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def send() -> object:
+            async with session.post(url + path, data=body, headers=headers) as response:
+                response.raise_for_status()
+                return await response.read()
+
+        yield send
+
+
+#: name -> factory; the first is the baseline of every ratio.
+ASYNC_CLIENTS: dict[str, AsyncClient] = {
+    "httpx (bare)": lambda url: _bare_httpx(url, None),
+    "rongpub": lambda url: _rongpub(url, None),
+    "httpx+aiohttp transport (bare)": lambda url: _bare_httpx(url, _aiohttp_transport()),
+    "rongpub, aiohttp transport": lambda url: _rongpub(url, _aiohttp_transport()),
+    "aiohttp (bare)": _bare_aiohttp,
+}
+
+
+def official_sdk_send(url: str) -> Callable[[], object]:
+    """A blocking send through rc-server-sdk 3.2.0 (urllib, a new connection per call)."""
+    from rongcloud.rongcloud import RongCloud as OfficialRongCloud
+
+    group = OfficialRongCloud(APP_KEY, APP_SECRET, host_url=url).get_message().get_group()
+
+    def send() -> object:
+        reply = group.send(
+            from_user_id=FROM_USER,
+            to_group_id=GROUP,
+            object_name="RC:TxtMsg",
+            content={"content": TEXT},
+        )
+        if reply.get("code") != 200:
+            raise RuntimeError(f"rc-server-sdk send failed: {reply}")
+        return reply
+
+    return send

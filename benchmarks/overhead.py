@@ -1,0 +1,221 @@
+"""Suite 2: per-send overhead with rate limits lifted, against a fast server on loopback.
+
+Sends per second and client CPU microseconds per send at concurrency 1, 20 and 100 for
+rongpub (on httpx's own pool and on the httpx-aiohttp transport), bare httpx and aiohttp
+posting the same pre-built bytes, and the official rc-server-sdk from a thread pool.
+Ratios are to bare httpx at the same concurrency, measured in the same run.
+
+Each client runs in a fresh child process (`--child`) so its CPU is read apart from the
+server's and from the other clients'; repetitions are interleaved across clients so a
+burst of load from elsewhere on the machine does not fall on one client only. The server
+is `_server.py`'s fixed-answer server; a check in every run shows how far rongpub's
+emulator (a full h11 server) is from it, i.e. why it is not the target here.
+
+    python benchmarks/overhead.py [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import (
+    RESULTS,
+    Sample,
+    median_sample,
+    ratio,
+    run_async,
+    run_threads,
+    table,
+    write_json,
+)
+from _server import fast_server, process_cpu
+
+__all__ = ["main", "measure"]
+
+CONCURRENCY = (1, 20, 100)
+BASELINE = "httpx (bare)"
+OFFICIAL = "rc-server-sdk (threads)"
+_CLIENTS = (
+    "httpx (bare)",
+    "rongpub",
+    "httpx+aiohttp transport (bare)",
+    "rongpub, aiohttp transport",
+    "aiohttp (bare)",
+    OFFICIAL,
+)
+
+
+def _child(args: argparse.Namespace) -> None:
+    """Measure one client at each concurrency; print the samples as JSON."""
+    from _clients import ASYNC_CLIENTS, official_sdk_send
+
+    def server_cpu() -> float | None:
+        return process_cpu(args.server_pid)
+
+    timing = {"warmup": args.warmup, "seconds": args.seconds, "server_cpu": server_cpu}
+    samples: list[Sample] = []
+    for concurrency in args.concurrency:
+        if args.child == OFFICIAL:
+            samples.append(run_threads(official_sdk_send(args.url), concurrency, **timing))
+            continue
+
+        async def one(concurrency: int = concurrency) -> Sample:
+            async with ASYNC_CLIENTS[args.child](args.url) as send:
+                return await run_async(send, concurrency, **timing)
+
+        samples.append(anyio.run(one))
+    print(json.dumps([sample.to_json() for sample in samples]))
+
+
+def _spawn(
+    client: str, url: str, pid: int, concurrency: tuple[int, ...], timing: tuple[float, float]
+) -> list[Sample]:
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        client,
+        "--url",
+        url,
+        "--server-pid",
+        str(pid),
+        "--warmup",
+        str(timing[0]),
+        "--seconds",
+        str(timing[1]),
+        "--concurrency",
+        *map(str, concurrency),
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    fields = ("sends", "seconds", "client_cpu", "server_cpu")
+    return [Sample(**{k: row[k] for k in fields}) for row in json.loads(output)]
+
+
+def measure(*, quick: bool) -> dict[str, Any]:
+    """Run the suite; returns its JSON section (also printed as a table)."""
+    repeats, timing = (1, (0.2, 0.5)) if quick else (3, (0.5, 3.0))
+    runs: dict[str, dict[int, list[Sample]]] = defaultdict(lambda: defaultdict(list))
+    with fast_server() as server:
+        for _ in range(repeats):
+            for client in _CLIENTS:
+                for concurrency, sample in zip(
+                    CONCURRENCY,
+                    _spawn(client, server.url, server.pid, CONCURRENCY, timing),
+                    strict=True,
+                ):
+                    runs[client][concurrency].append(sample)
+    rows = _rows({c: {n: median_sample(s) for n, s in by.items()} for c, by in runs.items()})
+    check = None if quick else _server_check(timing)
+    _print(rows, check)
+    return {
+        "baseline": BASELINE,
+        "repeats": repeats,
+        "warmup_seconds": timing[0],
+        "seconds": timing[1],
+        "rows": rows,
+        "server_check": check,
+    }
+
+
+def _rows(medians: dict[str, dict[int, Sample]]) -> list[dict[str, Any]]:
+    rows = []
+    for client in _CLIENTS:
+        for concurrency in CONCURRENCY:
+            sample, base = medians[client][concurrency], medians[BASELINE][concurrency]
+            rows.append(
+                {
+                    "client": client,
+                    "concurrency": concurrency,
+                    **sample.to_json(),
+                    "server_busy": sample.server_busy,
+                    "rate_ratio": ratio(sample.rate, base.rate),
+                    "cpu_ratio": ratio(sample.cpu_us, base.cpu_us),
+                }
+            )
+    return rows
+
+
+def _server_check(timing: tuple[float, float]) -> dict[str, Any]:
+    """aiohttp at concurrency 20 against rongpub's emulator and against the fast server."""
+    from _clients import APP_KEY, APP_SECRET
+
+    from rongpub.emulator import start_in_subprocess
+
+    check: dict[str, Any] = {"client": "aiohttp (bare)", "concurrency": 20}
+    unlimited = 10**9
+    with start_in_subprocess(
+        app_key=APP_KEY, app_secret=APP_SECRET, group_limit=unlimited, chatroom_limit=unlimited
+    ) as child:
+        check["emulator"] = _check_one(child.url, child.process.pid, timing)
+    with fast_server() as server:
+        check["fast_server"] = _check_one(server.url, server.pid, timing)
+    return check
+
+
+def _check_one(url: str, pid: int, timing: tuple[float, float]) -> dict[str, Any]:
+    sample = _spawn("aiohttp (bare)", url, pid, (20,), timing)[0]
+    return {"rate": sample.rate, "server_busy": sample.server_busy}
+
+
+def _print(rows: list[dict[str, Any]], check: dict[str, Any] | None) -> None:
+    headers = ("client", "conc", "sends/s", "x httpx", "CPU us/send", "x httpx", "server busy")
+    print(
+        table(
+            "Overhead, limits lifted (ratios to bare httpx at the same concurrency)",
+            headers,
+            [
+                (
+                    r["client"],
+                    r["concurrency"],
+                    r["rate"],
+                    r["rate_ratio"],
+                    r["cpu_us"],
+                    r["cpu_ratio"],
+                    r["server_busy"],
+                )
+                for r in rows
+            ],
+        )
+    )
+    if check is None:
+        print("server check (emulator vs fast server): full run only\n")
+        return
+    emu, fast = check["emulator"], check["fast_server"]
+    print(
+        f"server check, aiohttp at 20: emulator {emu['rate']:,.0f}/s (busy "
+        f"{emu['server_busy'] or 0:.2f}), fast server {fast['rate']:,.0f}/s "
+        f"(busy {fast['server_busy'] or 0:.2f})\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="one short repetition")
+    parser.add_argument("--json", type=Path, default=RESULTS / "overhead.json")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args)
+        return
+    write_json(args.json, measure(quick=args.quick))
+
+
+if __name__ == "__main__":
+    main()
