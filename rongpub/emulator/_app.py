@@ -148,8 +148,7 @@ class Emulator:
         entries = self.store.record(now, app_key, publish, request_id)
         if faults.reset_after():
             return "reset_after", Reply(status=0, body=b"", reset=True, recorded=True)
-        reply = json_reply(200, {"code": 200, "messageUIDs": entries})
-        return "accepted", replace(reply, recorded=True)
+        return "accepted", json_reply(200, {"code": 200, "messageUIDs": entries}, recorded=True)
 
     def _too_many(self, message: str) -> Reply:
         return error_reply(rate_limited(message), self._faults.retry_after_headers())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 
 from ._records import Arrival, Record
@@ -11,7 +12,6 @@ from ._stats import ApiStats, summarize
 __all__ = ["Store"]
 
 _TARGET_KEY = {"group": "groupId", "chatroom": "chatroomId"}
-_UID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
 
 
 class Store:
@@ -51,9 +51,8 @@ class Store:
 
     def _new_uid(self) -> str:
         """A message UID shaped like the real ones: 16 characters in groups of 4."""
-        bits = self._uid_rng.getrandbits(80)
-        chars = "".join(_UID_ALPHABET[(bits >> (5 * i)) & 31] for i in range(16))
-        return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
+        chars = base64.b32hexencode(self._uid_rng.randbytes(10)).decode()
+        return f"{chars[:4]}-{chars[4:8]}-{chars[8:12]}-{chars[12:]}"
 
     def messages(
         self,

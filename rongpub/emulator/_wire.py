@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import msgspec
 
@@ -36,7 +36,7 @@ class Reply:
     delay: float = 0.0
     reset: bool = False
     #: True once the publish was accepted and recorded (also for an injected reset after it).
-    recorded: bool = field(default=False)
+    recorded: bool = False
 
 
 class Rejection(Exception):
@@ -49,9 +49,9 @@ class Rejection(Exception):
         self.message = message
 
 
-def json_reply(status: int, payload: object) -> Reply:
+def json_reply(status: int, payload: object, *, recorded: bool = False) -> Reply:
     """A JSON reply with `payload` encoded by msgspec."""
-    return Reply(status=status, body=_encoder.encode(payload))
+    return Reply(status=status, body=_encoder.encode(payload), recorded=recorded)
 
 
 def error_reply(rejection: Rejection, extra_headers: tuple[tuple[str, str], ...] = ()) -> Reply:
