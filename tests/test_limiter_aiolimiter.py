@@ -1,0 +1,94 @@
+"""The aiolimiter adapter: the Limiter protocol over AsyncLimiter, asyncio only."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+from aiolimiter import AsyncLimiter
+
+from rongpub import InvalidRequestError, Limiter, Quota
+from rongpub.aiolimiter import AioLimiterAdapter
+
+pytestmark = pytest.mark.anyio
+
+GROUP = Quota("app", "group", 20)
+
+
+def asyncio_only(backend: str) -> None:
+    if backend != "asyncio":
+        pytest.skip("aiolimiter is asyncio-only")
+
+
+async def test_is_a_limiter() -> None:
+    assert isinstance(AioLimiterAdapter(), Limiter)
+
+
+async def test_acquires_the_target_count_from_the_given_limiter(anyio_backend: str) -> None:
+    asyncio_only(anyio_backend)
+    mine = AsyncLimiter(5, 1)
+    adapter = AioLimiterAdapter({"group": mine})
+    await adapter.acquire(GROUP, 3)
+    await adapter.acquire(Quota("other app", "group", 20), 2)  # shared by every app key
+    assert not mine.has_capacity(1)
+    await adapter.aclose()
+
+
+async def test_makes_one_limiter_per_app_key_and_api_when_none_is_given(
+    anyio_backend: str,
+) -> None:
+    asyncio_only(anyio_backend)
+    adapter = AioLimiterAdapter()
+    await adapter.acquire(Quota("app", "chatroom", 10), 10)
+    await adapter.acquire(Quota("app", "group", 10), 10)
+    await adapter.acquire(Quota("other", "chatroom", 10), 10)
+    made = adapter._made
+    assert sorted(made) == [("app", "chatroom"), ("app", "group"), ("other", "chatroom")]
+    assert all(lim.max_rate == 10 and lim.time_period == 1.0 for lim in made.values())
+
+
+async def test_pause_holds_senders_of_that_quota_only(anyio_backend: str) -> None:
+    asyncio_only(anyio_backend)
+    adapter = AioLimiterAdapter()
+    await adapter.pause(GROUP, 60.0)
+    held = asyncio.ensure_future(adapter.acquire(GROUP, 1))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not held.done()
+    await adapter.acquire(Quota("app", "chatroom", 20), 1)  # another API is not held
+    held.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await held
+
+
+async def test_pause_without_retry_after_holds_one_window(anyio_backend: str) -> None:
+    asyncio_only(anyio_backend)
+    adapter = AioLimiterAdapter()
+    loop = asyncio.get_running_loop()
+    await adapter.pause(Quota("app", "group", 20, margin=0.5), None)
+    assert adapter._paused_until[("app", "group")] - loop.time() == pytest.approx(1.5, abs=0.1)
+
+
+@pytest.mark.parametrize("cost", [0, 6])
+async def test_cost_must_fit_the_quota_and_the_limiter(anyio_backend: str, cost: int) -> None:
+    asyncio_only(anyio_backend)
+    adapter = AioLimiterAdapter({"group": AsyncLimiter(5, 1)})
+    with pytest.raises(InvalidRequestError, match="between 1 and 5"):
+        await adapter.acquire(GROUP, cost)
+
+
+async def test_trio_gets_a_clear_error(anyio_backend: str) -> None:
+    if anyio_backend != "trio":
+        pytest.skip("the error is for trio")
+    adapter = AioLimiterAdapter()
+    with pytest.raises(RuntimeError, match="asyncio only"):
+        await adapter.acquire(GROUP, 1)
+    with pytest.raises(RuntimeError, match="asyncio only"):
+        await adapter.pause(GROUP, None)
+
+
+def test_without_aiolimiter_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "aiolimiter", None)
+    with pytest.raises(ImportError, match=r"pip install 'rongpub\[aiolimiter\]'"):
+        AioLimiterAdapter()
