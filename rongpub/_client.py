@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx
@@ -21,13 +22,21 @@ from ._exceptions import (
     InvalidRequestError,
     RateLimitedError,
 )
+from ._fanout import Fanout
+from ._fanout_options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
+from ._intake import Targets
 from ._limiter import Limiter, Quota
 from ._push import PushExt
-from ._request import Api, PreparedRequest, chatroom_template, group_template
+from ._request import Api, PreparedRequest, Template, chatroom_template, group_template
 from ._response import PublishResult, decode, parse_retry_after
 from ._signing import Credentials
 from ._transport import Hosts, post
 from ._validation import Content
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._fanout_options import FanoutKwargs
 
 __all__ = ["RongCloud"]
 
@@ -251,6 +260,93 @@ class RongCloud:
             await self._limiter.pause(quota, retry_after)
         else:
             await anyio.sleep(1.0 if retry_after is None else retry_after)
+
+    def fanout_group(
+        self,
+        group_ids: Targets,
+        *,
+        from_user_id: str,
+        content: Content,
+        object_name: str | None = None,
+        to_user_ids: Iterable[str] | None = None,
+        push_content: str | None = None,
+        push_data: str | None = None,
+        include_sender: bool | None = None,
+        persisted: bool | None = None,
+        mentioned: bool | None = None,
+        content_available: bool | None = None,
+        expansion: bool | None = None,
+        extra_content: Mapping[str, str] | None = None,
+        disable_push: bool | None = None,
+        push_ext: PushExt | None = None,
+        pack_size: int = FANOUT_GROUP_PACK,
+        **options: Unpack[FanoutKwargs],
+    ) -> Fanout:
+        """One message to every group of `group_ids` (any iterable or async iterable, read
+        lazily); `report = await rc.fanout_group(...)`. Message fields as `publish_group`.
+
+        Targets are packed up to `pack_size` (1-3) per request (one when the message needs
+        a single group) in sizes that keep the whole quota busy. Options (keyword):
+        `journal` (path of the JSONL journal: resume by re-running with it),
+        `resend_unknown` (resend targets the journal left unknown), `on_progress`
+        (called with the live `FanoutReport` every `progress_interval` seconds and at the
+        end), `concurrency` (requests in flight; default derived from quota and latency),
+        `keep_results` ("problems", "all" or "none"), `dedupe` (ignore repeated ids;
+        ~32 bytes per target), `grace` (seconds in-flight requests get after a cancel),
+        `total` (number of targets, for the ETA). See `FanoutReport` and the README.
+        """
+        template = group_template(
+            from_user_id=from_user_id,
+            content=content,
+            object_name=object_name,
+            to_user_ids=to_user_ids,
+            push_content=push_content,
+            push_data=push_data,
+            include_sender=include_sender,
+            persisted=persisted,
+            mentioned=mentioned,
+            content_available=content_available,
+            expansion=expansion,
+            extra_content=extra_content,
+            disable_push=disable_push,
+            push_ext=push_ext,
+        )
+        return self._fanout(template, group_ids, FanoutOptions(pack_size=pack_size, **options))
+
+    def fanout_chatroom(
+        self,
+        chatroom_ids: Targets,
+        *,
+        from_user_id: str,
+        content: Content,
+        object_name: str | None = None,
+        persisted: bool | None = None,
+        include_sender: bool | None = None,
+        priority: int | None = None,
+        pack_size: int = FANOUT_CHATROOM_PACK,
+        **options: Unpack[FanoutKwargs],
+    ) -> Fanout:
+        """One message to every chatroom of `chatroom_ids`, `pack_size` (default 10) per
+        request; message fields as `publish_chatroom`, options as `fanout_group`."""
+        template = chatroom_template(
+            from_user_id=from_user_id,
+            content=content,
+            object_name=object_name,
+            persisted=persisted,
+            include_sender=include_sender,
+            priority=priority,
+        )
+        return self._fanout(template, chatroom_ids, FanoutOptions(pack_size=pack_size, **options))
+
+    def _fanout(self, template: Template, targets: Targets, options: FanoutOptions) -> Fanout:
+        quota = self._quotas.get(template.api)
+        return Fanout(
+            self._send,
+            template,
+            targets,
+            quota=None if quota is None else quota.limit,
+            options=options,
+        )
 
 
 def _default() -> Limiter:

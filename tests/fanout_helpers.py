@@ -1,0 +1,85 @@
+"""Shared checks for the fan-out tests: a client on an in-process emulator, and accounting."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from rongpub import RongCloud
+from rongpub._outcomes import TargetOutcome
+from rongpub._report import FanoutReport
+from rongpub.emulator import Emulator, EmulatorApp, Record
+
+#: The message of most tests: keyword arguments of `fanout_group` / `fanout_chatroom`.
+MESSAGE: dict[str, Any] = {
+    "from_user_id": "sys",
+    "object_name": "RC:TxtMsg",
+    "content": {"content": "hi"},
+}
+
+
+def emulator_client(emulator: Emulator, **options: Any) -> RongCloud:
+    """A client reaching `emulator` in-process (ASGI); `options` as `RongCloud`'s."""
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=EmulatorApp(emulator)))
+    options.setdefault("rate_limits", None)
+    return RongCloud(
+        emulator.app_key,
+        emulator.app_secret,
+        base_urls=["http://emulator.test"],
+        http_client=http,
+        **options,
+    )
+
+
+def lifted_emulator(**options: Any) -> Emulator:
+    """An emulator whose quotas are far above what a test sends (faults are under test)."""
+    return Emulator(group_limit=100_000, chatroom_limit=100_000, **options)
+
+
+def ids(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}{index}" for index in range(count)]
+
+
+def journal_outcomes(path: Path) -> list[TargetOutcome]:
+    """The outcome lines of a journal (headers left out), in order."""
+    lines = path.read_bytes().splitlines()
+    return [msgspec.json.decode(line, type=TargetOutcome) for line in lines if b'"target"' in line]
+
+
+def last_status(outcomes: Iterable[TargetOutcome]) -> dict[str, TargetOutcome]:
+    """Each target's last outcome (what a resume goes by)."""
+    return {outcome.target: outcome for outcome in outcomes}
+
+
+def check_accounting(
+    report: FanoutReport, targets: Sequence[str], records: Sequence[Record]
+) -> Counter[str]:
+    """Every target has exactly one outcome, consistent with what the server recorded:
+    sent ones were received once with the UID reported, failed ones never, unknown ones at
+    most once. Returns the statuses counted."""
+    outcomes = report.results
+    assert sorted(o.target for o in outcomes) == sorted(targets)
+    received = Counter(record.target_id for record in records)
+    uids = {record.target_id: record.message_uid for record in records}
+    for outcome in outcomes:
+        count = received[outcome.target]
+        if outcome.status == "sent":
+            assert count == 1, outcome
+            assert outcome.message_uid == uids[outcome.target]
+        elif outcome.status == "failed":
+            assert count == 0, outcome
+        else:
+            assert count <= 1, outcome
+    statuses: Counter[str] = Counter(o.status for o in outcomes)
+    assert (report.sent, report.failed, report.unknown) == (
+        statuses["sent"],
+        statuses["failed"],
+        statuses["unknown"],
+    )
+    assert report.pending == 0
+    return statuses
