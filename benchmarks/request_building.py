@@ -18,6 +18,7 @@ import secrets
 import sys
 import time
 import timeit
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,9 @@ def _check_ids(ids: list[str], maximum: int | None) -> list[str]:
 def _stdlib_headers() -> dict[str, str]:
     nonce, stamp = secrets.token_hex(9), str(int(time.time() * 1000))
     sign = hashlib.sha1((SECRET + nonce + stamp).encode()).hexdigest()
-    return {"App-Key": KEY, "Nonce": nonce, "Timestamp": stamp, "Signature": sign}
+    headers = {"App-Key": KEY, "Nonce": nonce, "Timestamp": stamp, "Signature": sign}
+    headers["X-Request-ID"] = str(uuid.uuid4())  # rongpub's request carries one too
+    return headers
 
 
 def _stdlib(api: str) -> Callable[[], tuple[bytes, dict[str, str]]]:
