@@ -340,13 +340,7 @@ class RongCloud:
 
     def _fanout(self, template: Template, targets: Targets, options: FanoutOptions) -> Fanout:
         quota = self._quotas.get(template.api)
-        return Fanout(
-            self._send,
-            template,
-            targets,
-            quota=None if quota is None else quota.limit,
-            options=options,
-        )
+        return Fanout(self._send, template, targets, quota=quota, options=options)
 
 
 def _default() -> Limiter:

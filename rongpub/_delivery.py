@@ -23,7 +23,8 @@ Send = Callable[[PreparedRequest], Awaitable[PublishResult]]
 
 class Delivery:
     """Sends packs of `template` with `send`; `on_sending(request)` is called just before a
-    request goes out, `on_error(exc)` with an error that ends the run."""
+    request goes out, `on_error(exc)` with an error that ends the run (one that concerns
+    the whole app, or one rongpub does not raise)."""
 
     def __init__(
         self,

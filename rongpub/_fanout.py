@@ -23,11 +23,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ._concurrency import Concurrency
 from ._delivery import Delivery, Send
-from ._exceptions import InvalidRequestError, RongCloudError
+from ._exceptions import InvalidRequestError
 from ._fanout_options import FANOUT_QUEUED_PACKS, FanoutOptions
 from ._intake import Intake, Targets
 from ._journal import Journal, fingerprint
 from ._ledger import Ledger
+from ._limiter import Quota
 from ._outcomes import is_fatal
 from ._packing import Packer, pack_cycle
 from ._report import FanoutAborted, FanoutReport
@@ -47,6 +48,9 @@ class _Batch:
 class Fanout:
     """A fan-out, run by awaiting it once: `report = await fanout`.
 
+    `send`: the client's send (quota, failover, retries); `quota`: the quota it keeps to
+    (None: unlimited), which sizes the packs and the concurrency.
+
     `report` is live while it runs and stays readable after a cancel or an error.
     """
 
@@ -61,7 +65,7 @@ class Fanout:
         template: Template,
         targets: Targets,
         *,
-        quota: int | None,
+        quota: Quota | None,
         options: FanoutOptions,
     ) -> None:
         if options.pack_size < 1:
@@ -72,10 +76,15 @@ class Fanout:
         self._options = options
         total = options.total if options.total is not None else _length(targets)
         journal = None if options.journal is None else os.fspath(options.journal)
-        self.report = FanoutReport(api=template.api, quota=quota, total=total, journal=journal)
+        limit = None if quota is None else quota.limit
+        self.report = FanoutReport(api=template.api, quota=limit, total=total, journal=journal)
         largest = min(options.pack_size, template.max_targets or options.pack_size)
-        self._cycle = pack_cycle(largest, quota)
-        self._concurrency = Concurrency(quota=quota, pack=sum(self._cycle) / len(self._cycle))
+        self._cycle = pack_cycle(largest, limit)
+        self._concurrency = Concurrency(
+            quota=limit,
+            period=len(self._cycle),
+            window=1.0 if quota is None else quota.window + quota.margin,
+        )
         self._slots = anyio.CapacityLimiter(options.concurrency or self._concurrency.limit)
         self._unstarted: set[_Batch] = set()
         self._intake_scope = anyio.CancelScope()
@@ -158,7 +167,7 @@ class Fanout:
         try:
             await self._intake.run(packs)
         except Exception as exc:  # the caller's iterable failed: raised once the rest settled
-            self._fail(exc)
+            self._remember(exc)
 
     async def _dispatch(
         self, packs: MemoryObjectReceiveStream[list[str]], batches: TaskGroup
@@ -183,27 +192,31 @@ class Fanout:
             if stopping:  # no new request goes out once the run is stopping
                 self._ledger.abandon(batch.targets)
                 return
+            wait = self._concurrency.dispatched(anyio.current_time())
             outcomes, duration = await self._delivery.deliver(batch.targets)
             self._ledger.settle(outcomes)
             if duration is not None:
-                self._observe(duration, len(batch.targets))
+                self._observe(duration, wait)
         finally:
             self._slots.release_on_behalf_of(batch)
             self._active -= 1
             if not self._active and self._idle is not None:
                 self._idle.set()
 
-    def _observe(self, duration: float, targets: int) -> None:
-        limit = self._concurrency.observe(anyio.current_time(), duration, targets)
+    def _observe(self, duration: float, wait: float) -> None:
+        limit = self._concurrency.observe(duration, wait)
         if self._options.concurrency is None and limit != self._slots.total_tokens:
             self._slots.total_tokens = limit
 
-    def _fail(self, exc: Exception) -> None:
-        """Remember the first error that ends the run early; fatal ones stop the intake."""
+    def _remember(self, exc: Exception) -> None:
+        """Keep the first error that ends the run early, to raise once everything settled."""
         if self._error is None:
             self._error = self.report.error = exc
-        if not isinstance(exc, RongCloudError) or is_fatal(exc):
-            self._intake_scope.cancel()
+
+    def _fail(self, exc: Exception) -> None:
+        """A request failed in a way no later request can escape: stop taking targets."""
+        self._remember(exc)
+        self._intake_scope.cancel()
 
     def _result(self) -> FanoutReport:
         error = self._error

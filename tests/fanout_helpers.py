@@ -27,9 +27,9 @@ def emulator_client(emulator: Emulator, **options: Any) -> RongCloud:
     """A client reaching `emulator` in-process (ASGI); `options` as `RongCloud`'s."""
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=EmulatorApp(emulator)))
     options.setdefault("rate_limits", None)
+    options.setdefault("app_secret", emulator.app_secret)
     return RongCloud(
         emulator.app_key,
-        emulator.app_secret,
         base_urls=["http://emulator.test"],
         http_client=http,
         **options,
