@@ -32,9 +32,10 @@ def draw(path: Path, panels: Mapping[str, tuple[int, list[Series]]]) -> bool:
         return False
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.4), squeeze=False)
     for axis, (api, (limit, series)) in zip(axes[0], panels.items(), strict=True):
+        # The quota line goes under the series: a client at the quota must stay visible.
+        axis.axhline(limit, color="grey", linestyle=":", linewidth=1.2, label=f"quota {limit}/s")
         for label, counts in series:
-            axis.plot(range(1, len(counts) + 1), counts, label=label, linewidth=1.4)
-        axis.axhline(limit, color="black", linestyle="--", linewidth=1, label=f"quota {limit}/s")
+            axis.plot(range(1, len(counts) + 1), counts, label=label, linewidth=1.6, marker=".")
         axis.set_title(f"{api} publish: targets accepted per second")
         axis.set_xlabel("second of the run")
         axis.set_ylim(0, limit * 1.3)

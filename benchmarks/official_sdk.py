@@ -2,18 +2,21 @@
 
 rc-server-sdk 3.2.0 has no rate limiter and no retry, so what a service built on it sees at
 full demand is the server's answer: how many 429s, and how much of the quota it still uses.
-It is driven from a thread pool (its calls block) against rongpub's emulator in its own
-process, with the settings of `quota_fidelity.py`: the real quotas (group 20/s, chatroom
-100/s) counted in a strict sliding 1 s window, a 50-300 ms answer delay, 200 callers. Every
-call sends to one target (the SDK cannot address more), and every 429 is a message lost.
+It runs with `quota_fidelity.py`'s settings and figures (its `figures()`, so every column
+means the same): rongpub's emulator in its own process, the real quotas (group 20/s,
+chatroom 100/s) in a strict sliding 1 s window, answers after 50-300 ms, 200 callers, here
+threads, since the SDK blocks. Each call sends to one target (the SDK cannot address more);
+every 429 is a message lost.
 
-    python benchmarks/official_sdk.py [--quick] [--seconds S] [--callers N] [--json PATH]
+    python benchmarks/official_sdk.py [--quick] [--duration S] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,90 +24,73 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import RESULTS, run_threads, table, write_json
+from _quota_clients import Tally
+from quota_fidelity import APIS, CALLERS, KEY, LATENCY, SECRET, figures
 
-from rongpub._constants import CHATROOM_RATE_LIMIT, GROUP_RATE_LIMIT
 from rongpub.emulator import EmulatorProcess, Faults, start_in_subprocess
 
-__all__ = ["main", "measure"]
+__all__ = ["NAME", "main", "measure"]
 
-LIMITS = {"group": GROUP_RATE_LIMIT, "chatroom": CHATROOM_RATE_LIMIT}
-LATENCY = (0.05, 0.3)
-CALLERS = 200
-KEY, SECRET = "bench-app-key", "bench-app-secret"
-#: Seconds left out at each end of the run when computing the sustained rate.
-EDGE = 1.0
+NAME = "rc-server-sdk (thread pool)"
+_RATE_LIMITED = (b'"code":1008', b'"code": 1008')
 
 
-def _sender(url: str, api: str) -> Callable[[], object]:
+def _sender(url: str, api: str, tally: Tally) -> Callable[[], object]:
+    """A blocking send of one message to one target, tallied as the other clients are."""
     from rongcloud.rongcloud import RongCloud as Official
 
     message = Official(KEY, SECRET, host_url=url).get_message()
-    content = {"content": "hello from the rongpub benchmark"}
-    if api == "group":
-        group = message.get_group()
-        return lambda: group.send("u1", "g1", "RC:TxtMsg", content)
-    room = message.get_chatroom()
-    return lambda: room.send("u1", "c1", "RC:TxtMsg", content)
+    content = {"content": "hello from the quota fidelity benchmark"}
+    module = message.get_group() if api == "group" else message.get_chatroom()
+    lock = threading.Lock()
+
+    def send() -> object:
+        reply = module.send("u1", f"{api}-0", "RC:TxtMsg", content)
+        with lock:
+            # On HTTP errors the SDK returns the raw body bytes instead of a dict.
+            if isinstance(reply, dict) and reply.get("code") == 200:
+                tally.delivered += 1
+            elif isinstance(reply, bytes) and any(code in reply for code in _RATE_LIMITED):
+                tally.fail("429 (no retry)", 1)
+            else:
+                tally.fail("other error", 1)
+        return reply
+
+    return send
 
 
-def _per_second(times: list[float], start: float, seconds: int) -> list[int]:
-    counts = [0] * seconds
-    for moment in times:
-        index = int(moment - start)
-        if 0 <= index < seconds:
-            counts[index] += 1
-    return counts
-
-
-def _run_api(child: EmulatorProcess, api: str, seconds: float, callers: int) -> dict[str, Any]:
+def _run_api(child: EmulatorProcess, api: str, seconds: float) -> dict[str, Any]:
     child.reset()
+    tally = Tally()
     run_threads(
-        _sender(child.url, api), callers, warmup=0.0, seconds=seconds, server_cpu=lambda: None
+        _sender(child.url, api, tally),
+        CALLERS,
+        warmup=0.0,
+        seconds=seconds,
+        server_cpu=lambda: None,
     )
-    stats = child.stats(KEY)[api]
-    arrivals = [a for a in child.arrivals() if a.api == api]
-    accepted = [a.time for a in arrivals if a.outcome == "accepted"]
-    start = min((a.time for a in arrivals), default=0.0)
-    steady = [t for t in accepted if start + EDGE <= t < start + seconds - EDGE]
-    limit = LIMITS[api]
-    sustained = len(steady) / (seconds - 2 * EDGE)
-    return {
-        "limit": limit,
-        "callers": callers,
-        "seconds": seconds,
-        "requests": stats.requests,
-        "rate_limited": stats.rate_limited,
-        "per_1000": 1000 * stats.rate_limited / stats.requests if stats.requests else None,
-        "lost": stats.requests - stats.accepted_requests,
-        "worst_window_accepted": stats.worst_window_accepted,
-        "worst_window_arrived": stats.worst_window_arrived,
-        "sustained_rate": sustained,
-        "quota_used": sustained / limit,
-        "accepted_per_second": _per_second(accepted, start, int(seconds)),
-        "arrived_per_second": _per_second([a.time for a in arrivals], start, int(seconds)),
-    }
+    time.sleep(0.5)  # as quota_fidelity: answers still on their way are not arrivals
+    arrivals = sorted((a for a in child.arrivals() if a.api == api), key=lambda a: a.time)
+    return figures(arrivals, tally, APIS[api][0], seconds)
 
 
-def measure(*, quick: bool, seconds: float | None = None, callers: int = CALLERS) -> dict[str, Any]:
-    """Run both APIs; returns the JSON section (also printed as a table)."""
-    seconds = seconds if seconds is not None else (6.0 if quick else 30.0)
-    result: dict[str, Any] = {"client": "rc-server-sdk (threads)", "latency": list(LATENCY)}
+def measure(*, seconds: float) -> dict[str, Any]:
+    """Run both APIs; the JSON section (also printed as a table)."""
+    result: dict[str, Any] = {"client": NAME, "seconds": seconds, "callers": CALLERS}
+    result["latency"] = list(LATENCY)
+    faults = Faults(latency=LATENCY)
     with start_in_subprocess(
-        app_key=KEY, app_secret=SECRET, window="sliding", faults=Faults(latency=LATENCY), seed=7
+        app_key=KEY, app_secret=SECRET, window="sliding", faults=faults, seed=7
     ) as child:
-        for api in LIMITS:
-            result[api] = _run_api(child, api, seconds, callers)
-    rows = [
-        (api, r["limit"], r["requests"], r["rate_limited"], r["per_1000"], r["lost"],
-         r["worst_window_arrived"], r["worst_window_accepted"], r["quota_used"])
-        for api, r in ((api, result[api]) for api in LIMITS)
-    ]  # fmt: skip
-    print(table(
-        f"rc-server-sdk from {callers} threads, {seconds:g} s per API, strict sliding window",
-        ("api", "limit/s", "requests", "429s", "429s/1000", "lost", "worst 1s arrived",
-         "worst 1s accepted", "quota used"),
-        rows,
-    ) + "\n")  # fmt: skip
+        for api in APIS:
+            result[api] = _run_api(child, api, seconds)
+    columns = ("limit", "requests", "rate_limited", "per_1000", "quota_used", "targets_lost")
+    headers = ("api", "limit/s", "requests", "429s", "429s/1000", "quota used", "lost")
+    rows = [[api, *(result[api][column] for column in columns)] for api in APIS]
+    title = f"{NAME}, {CALLERS} threads, {seconds:g} s per API, strict sliding window"
+    print(table(title, (*headers, "worst 1s"), [
+        [*row, result[api]["worst_window_arrived"]] for row, api in zip(rows, APIS, strict=True)
+    ]) + "\n")  # fmt: skip
     return result
 
 
@@ -112,12 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="6 s per API instead of 30 s")
-    parser.add_argument("--seconds", type=float, help="seconds per API")
-    parser.add_argument("--callers", type=int, default=CALLERS, help="threads (default 200)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per API (60)")
+    parser.add_argument("--quick", action="store_true", help="8 s per API")
     parser.add_argument("--json", type=Path, default=RESULTS / "official_sdk.json")
     args = parser.parse_args(argv)
-    write_json(args.json, measure(quick=args.quick, seconds=args.seconds, callers=args.callers))
+    write_json(args.json, measure(seconds=8.0 if args.quick else args.duration))
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ def _spawn(
 
 def measure(*, quick: bool) -> dict[str, Any]:
     """Run the suite; returns its JSON section (also printed as a table)."""
-    repeats, timing = (1, (0.2, 0.5)) if quick else (3, (0.5, 3.0))
+    repeats, timing = (1, (0.2, 0.4)) if quick else (3, (0.5, 3.0))
     runs: dict[str, dict[int, list[Sample]]] = defaultdict(lambda: defaultdict(list))
     with fast_server() as server:
         for _ in range(repeats):
