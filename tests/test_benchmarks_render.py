@@ -1,0 +1,72 @@
+"""benchmarks/render_readme.py touches only its marked region, and never invents a figure."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "render_readme.py"
+
+
+def _load() -> Any:
+    spec = importlib.util.spec_from_file_location("render_readme", _SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+render_readme = _load()
+
+README = "# x\n\n## Fan-out\n\nfan text\n\n## Performance\n\nprose\n\n## Dependencies\n\ndeps\n"
+
+
+def test_first_render_adds_the_region_under_the_heading_only() -> None:
+    out = render_readme.replace_region(README, "TABLE\n")
+    head, _, rest = out.partition("## Performance")
+    assert head == "# x\n\n## Fan-out\n\nfan text\n\n"
+    assert rest.startswith(f"\n\n{render_readme.BEGIN}\nTABLE\n{render_readme.END}")
+    assert out.endswith("\n\nprose\n\n## Dependencies\n\ndeps\n")
+
+
+def test_rerender_replaces_the_region_and_nothing_else() -> None:
+    once = render_readme.replace_region(README, "OLD\n")
+    twice = render_readme.replace_region(once, "NEW\n")
+    assert "OLD" not in twice
+    assert twice == once.replace("OLD", "NEW")
+    assert render_readme.replace_region(twice, "NEW\n") == twice
+
+
+def test_a_readme_without_the_section_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        render_readme.replace_region("# x\n\n## Usage\n", "T\n")
+
+
+def _report(suites: dict[str, Any]) -> dict[str, Any]:
+    machine = {"cpu": "cpu", "cores": 2, "python": "3.11", "packages": {"rongpub": "0.1.0"}}
+    return {"command": "python benchmarks/run.py", "generated": "2026-01-01T00:00:00+00:00",
+            "machine": machine, "suites": suites}  # fmt: skip
+
+
+def test_a_suite_that_did_not_run_says_so_without_figures() -> None:
+    missing = {"title": "4. fan-out", "script": "benchmarks/fanout.py", "status": "missing",
+               "error": "benchmarks/fanout.py does not exist yet"}  # fmt: skip
+    text = render_readme.render(_report({"fanout": missing}), chart=False)
+    assert "Not measured in this run (missing: benchmarks/fanout.py does not exist yet)" in text
+    assert "|" not in text  # no table
+    assert "rate_over_time.png" not in text
+
+
+def test_request_building_figures_come_from_the_results() -> None:
+    rows = [
+        {"api": "group", "path": "stdlib", "us": 50.0, "ratio": 1.0},
+        {"api": "group", "path": "rongpub", "us": 40.0, "ratio": 0.8},
+    ]
+    entry = {"title": "3. request building", "script": "benchmarks/request_building.py",
+             "status": "ok", "result": {"rows": rows}}  # fmt: skip
+    text = render_readme.render(_report({"request_building": entry}), chart=True)
+    assert "| group | 50 µs (1.00×) | 40 µs (0.80×) |" in text
+    assert "![Targets accepted per second](benchmarks/results/rate_over_time.png)" in text
