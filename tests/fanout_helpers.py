@@ -56,6 +56,30 @@ def last_status(outcomes: Iterable[TargetOutcome]) -> dict[str, TargetOutcome]:
     return {outcome.target: outcome for outcome in outcomes}
 
 
+def journal_state(path: Path) -> dict[str, str]:
+    """Each target's state as a resume sees it: its last outcome, or "unknown" when a
+    request to it was sent and its run ended before the answer was written."""
+    state: dict[str, str] = {}
+    unanswered: dict[str, list[str]] = {}
+
+    def end_run() -> None:
+        for targets in unanswered.values():
+            state.update(dict.fromkeys(targets, "unknown"))
+        unanswered.clear()
+
+    for raw in path.read_bytes().splitlines():
+        line = msgspec.json.decode(raw)
+        if "rongpub_fanout" in line:
+            end_run()
+        elif "sending" in line:
+            unanswered[line["request_id"]] = line["sending"]
+        else:
+            state[line["target"]] = line["status"]
+            unanswered.pop(line.get("request_id", ""), None)
+    end_run()
+    return state
+
+
 def check_accounting(
     report: FanoutReport, targets: Sequence[str], records: Sequence[Record]
 ) -> Counter[str]:
