@@ -59,6 +59,15 @@ class FanoutReport:
         return self.settled / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
+    def quota_use(self) -> float | None:
+        """Targets settled as a fraction of the most the quota allows in `elapsed` seconds:
+        `quota` per second plus one window's worth at the start (a sliding window lets a
+        full window go at once). None without a quota."""
+        if not self.quota:
+            return None
+        return self.settled / (self.quota * (self.elapsed + 1))
+
+    @property
     def eta(self) -> float | None:
         """Seconds until every announced target is settled at the current rate, if known."""
         if self.total is None or self.rate <= 0:

@@ -166,3 +166,5 @@ def test_the_report_summary_names_skipped_and_repeated_targets() -> None:
         "2.5/s of 20/s over 2.0 s"
     )
     assert report.eta is None and FanoutReport(api="group").rate == 0.0
+    assert report.quota_use == 5 / (20 * 3)  # a window at once, then 20/s for 2 s
+    assert FanoutReport(api="group").quota_use is None
