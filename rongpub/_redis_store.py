@@ -1,0 +1,111 @@
+"""The Redis side of the shared limiter: key names and the three calls it makes.
+
+One quota lives in two keys that share a hash tag, so a Redis Cluster keeps them in one
+slot and a Lua script may touch both:
+
+- `<namespace>:{<api>:<app key>}:log`   sorted set of reservations (instants in microseconds)
+- `<namespace>:{<api>:<app key>}:pause` pause-until instant after a server 429
+
+Both carry TTLs set by the scripts, so an idle quota leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ._limiter import Quota
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis, RedisCluster
+
+__all__ = ["Booking", "QuotaKeys", "RedisStore", "quota_keys"]
+
+_MICROS = 1_000_000
+
+
+@dataclass(frozen=True)
+class QuotaKeys:
+    """The Redis keys of one quota."""
+
+    log: str
+    pause: str
+
+
+def quota_keys(namespace: str, quota: Quota) -> QuotaKeys:
+    """Key names for `quota`; the api leads the hash tag so the tag is never empty."""
+    base = f"{namespace}:{{{quota.api}:{quota.scope}}}"
+    return QuotaKeys(log=f"{base}:log", pause=f"{base}:pause")
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A reservation: `member` in the log, leaving at `instant` (Redis time, microseconds).
+
+    `delay` is seconds from the moment Redis answered until the units may leave.
+    """
+
+    member: str
+    instant: int
+    delay: float
+
+
+def _script(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+_RESERVE = _script("_redis_reserve.lua")
+_PAUSE = _script("_redis_pause.lua")
+
+
+class RedisStore:
+    """Runs the limiter's scripts on one Redis client (plain or cluster, asyncio).
+
+    `channel` is the pub/sub channel pauses are announced on ("" for none).
+    """
+
+    def __init__(self, client: Redis | RedisCluster, *, channel: str) -> None:
+        self.client = client
+        self.channel = channel
+        self._reserve = client.register_script(_RESERVE)
+        self._pause = client.register_script(_PAUSE)
+        # Members are unique per reservation: a per-store random prefix and a counter.
+        self._prefix = secrets.token_hex(6)
+        self._counter = itertools.count()
+
+    def new_member(self, cost: int) -> str:
+        """A log member that names one reservation and carries its units."""
+        return f"{self._prefix}.{next(self._counter)}:{cost}"
+
+    async def reserve(
+        self, keys: QuotaKeys, quota: Quota, member: str, *, replace: str = ""
+    ) -> Booking:
+        """Book `member`'s units (its suffix) and give back `replace` in the same step.
+
+        Idempotent per member: a retried call returns the reservation already made.
+        """
+        cost = int(member.rsplit(":", 1)[1])
+        width = round((quota.window + quota.margin) * _MICROS)
+        reply: Any = await self._reserve(
+            keys=[keys.log, keys.pause], args=[quota.limit, cost, width, member, replace]
+        )
+        delay, instant = (int(x) for x in reply)
+        return Booking(member=member, instant=instant, delay=delay / _MICROS)
+
+    async def pause(self, keys: QuotaKeys, seconds: float) -> tuple[float, int]:
+        """Set the quota's pause-until to at least now + `seconds` (Redis time) and announce it.
+
+        Returns (seconds remaining, pause-until instant in microseconds).
+        """
+        reply: Any = await self._pause(
+            keys=[keys.pause], args=[round(seconds * _MICROS), self.channel]
+        )
+        remaining, until = (int(x) for x in reply)
+        return remaining / _MICROS, until
+
+    async def give_back(self, keys: QuotaKeys, *members: str) -> None:
+        """Remove reservations whose units will not be sent."""
+        await self.client.zrem(keys.log, *members)

@@ -1,0 +1,251 @@
+"""One RongCloud quota shared by every process and host that uses the same app key.
+
+```python
+from rongpub import RateLimits, RongCloud
+from rongpub.redis import RedisLimiter
+
+client = RongCloud(key, secret, rate_limits=RateLimits(group=20, chatroom=100),
+                   limiter=RedisLimiter.from_url("redis://redis:6379/0"))
+```
+
+Each acquisition is one Lua script run by Redis (`_redis_reserve.lua`): it reads Redis's own
+clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
+long to wait; the caller sleeps once and sends. No window of `window + margin` seconds ever
+holds more than `limit` booked units, and bookings are served in arrival order whatever
+their size. A 429 pauses the quota in Redis for every process; sleepers are told over pub/sub.
+
+Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
+raises `LimiterUnavailableError` there (use the in-process limiter with trio).
+If Redis cannot be reached the limiter fails closed (`LimiterUnavailableError`) unless a
+`fallback` limiter is given, which then keeps the quota inside this process, with a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Final, TypeVar
+
+import anyio
+
+try:
+    from redis.asyncio import Redis, RedisCluster
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "rongpub.redis needs the redis package: pip install 'rongpub[redis]'"
+    ) from exc
+
+from ._exceptions import InvalidRequestError, LimiterUnavailableError
+from ._limiter import Limiter, Quota
+from ._redis_pauses import PauseBoard, PauseListener, Sleeper
+from ._redis_store import Booking, QuotaKeys, RedisStore, quota_keys
+
+__all__ = ["RedisLimiter"]
+
+#: Seconds one Redis call may take before Redis counts as unavailable.
+DEFAULT_REDIS_TIMEOUT: Final = 1.0
+#: Seconds a fallback limiter serves alone after Redis failed, before Redis is tried again.
+DEFAULT_RETRY_INTERVAL: Final = 1.0
+#: Prefix of every key and channel the limiter uses.
+DEFAULT_NAMESPACE: Final = "rongpub"
+
+_T = TypeVar("_T")
+_logger = logging.getLogger("rongpub.redis")
+
+
+class RedisLimiter:
+    """A `Limiter` whose quotas live in Redis, shared by all processes that use it.
+
+    `client`: a `redis.asyncio.Redis` or `RedisCluster` (redis-py 5+); it stays the caller's.
+    `fallback`: a limiter used while Redis is unreachable (warns once per outage);
+    `None` (default) fails closed with `LimiterUnavailableError`.
+    `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
+    serves before Redis is tried again. `namespace`: prefix of keys and the pause channel.
+    `sleep`: how to wait (seconds); for tests.
+    """
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        fallback: Limiter | None = None,
+        timeout: float = DEFAULT_REDIS_TIMEOUT,
+        retry_interval: float = DEFAULT_RETRY_INTERVAL,
+        namespace: str = DEFAULT_NAMESPACE,
+        sleep: Callable[[float], Awaitable[object]] = anyio.sleep,
+    ) -> None:
+        self._store = RedisStore(client, channel=f"{namespace}:pause")
+        self._board = PauseBoard()
+        self._listener = PauseListener(client, self._store.channel, self._board)
+        self._namespace = namespace
+        self._fallback = fallback
+        self._timeout = timeout
+        self._retry_interval = retry_interval
+        self._sleep = sleep
+        self._keys: dict[Quota, QuotaKeys] = {}
+        self._down_until: float | None = None  # monotonic seconds; None while Redis answers
+        self._owned_client: Redis | None = None
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        fallback: Limiter | None = None,
+        timeout: float = DEFAULT_REDIS_TIMEOUT,
+        retry_interval: float = DEFAULT_RETRY_INTERVAL,
+        namespace: str = DEFAULT_NAMESPACE,
+        **redis_options: Any,
+    ) -> RedisLimiter:
+        """Connect to `url` (`redis://`, `rediss://`, `unix://`); `aclose()` closes it.
+
+        Socket timeouts default to `timeout`, and a failed command is retried once at
+        once (reservations are idempotent), so an outage is noticed within seconds.
+        """
+        redis_options.setdefault("socket_timeout", timeout)
+        redis_options.setdefault("socket_connect_timeout", timeout)
+        redis_options.setdefault("retry", Retry(NoBackoff(), 1))
+        client = Redis.from_url(url, **redis_options)
+        limiter = cls(
+            client,
+            fallback=fallback,
+            timeout=timeout,
+            retry_interval=retry_interval,
+            namespace=namespace,
+        )
+        limiter._owned_client = client
+        return limiter
+
+    async def acquire(self, quota: Quota, cost: int) -> None:
+        """Wait until `cost` units of `quota` may leave now, booked in Redis (see `Limiter`)."""
+        _require_asyncio()
+        if not 1 <= cost <= quota.limit:
+            raise InvalidRequestError("cost", f"must be between 1 and {quota.limit}")
+        fallback = self._fallback_now()
+        if fallback is None:
+            try:
+                return await self._acquire_shared(quota, cost)
+            except LimiterUnavailableError as exc:
+                fallback = self._outage(exc)
+        await fallback.acquire(quota, cost)
+
+    async def pause(self, quota: Quota, seconds: float | None) -> None:
+        """Hold every sender of `quota`, in every process, `seconds` from now by Redis's
+        clock (`None`: one window plus margin)."""
+        _require_asyncio()
+        length = quota.window + quota.margin if seconds is None else seconds
+        fallback = self._fallback_now()
+        if fallback is None:
+            keys = self._keys_for(quota)
+            try:
+                _, until = await self._call(partial(self._store.pause, keys, length))
+            except LimiterUnavailableError as exc:
+                fallback = self._outage(exc)
+            else:
+                self._board.pause(keys.pause, until)
+                return
+        await fallback.pause(quota, seconds)
+
+    async def aclose(self) -> None:
+        """Stop listening for pauses, close the fallback and a client made by `from_url`."""
+        await self._listener.aclose()
+        if self._fallback is not None:
+            await self._fallback.aclose()
+        if self._owned_client is not None:
+            await self._owned_client.aclose()
+
+    async def _acquire_shared(self, quota: Quota, cost: int) -> None:
+        keys = self._keys_for(quota)
+        self._listener.ensure_running()
+        members = [self._store.new_member(cost)]
+        try:
+            booking = await self._call(partial(self._store.reserve, keys, quota, members[0]))
+            while await self._sleep_until(keys, booking):
+                # A pause reached this reservation: swap it for one after the pause.
+                members.append(self._store.new_member(cost))
+                swap = partial(self._store.reserve, replace=booking.member)
+                booking = await self._call(partial(swap, keys, quota, members[-1]))
+        except LimiterUnavailableError:
+            raise  # Redis is gone; its entries expire with their window
+        except BaseException:
+            await self._give_back(keys, members)
+            raise
+        self._recovered()
+
+    async def _sleep_until(self, keys: QuotaKeys, booking: Booking) -> bool:
+        """Sleep out `booking`; True if a pause cut the sleep short."""
+        sleeper = Sleeper(booking.instant)
+        self._board.add(keys.pause, sleeper)
+        try:
+            with sleeper.scope:
+                await self._sleep(booking.delay)
+        finally:
+            self._board.discard(keys.pause, sleeper)
+        return sleeper.woken
+
+    async def _give_back(self, keys: QuotaKeys, members: list[str]) -> None:
+        # Shielded: the task is being cancelled, and the units must not stay booked.
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(self._timeout),
+            contextlib.suppress(RedisError, OSError),
+        ):
+            await self._store.give_back(keys, *members)
+
+    async def _call(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        try:
+            with anyio.fail_after(self._timeout):
+                return await call()
+        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
+            raise LimiterUnavailableError(
+                f"Redis did not answer the rate limiter ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def _keys_for(self, quota: Quota) -> QuotaKeys:
+        keys = self._keys.get(quota)
+        if keys is None:
+            keys = self._keys[quota] = quota_keys(self._namespace, quota)
+        return keys
+
+    def _fallback_now(self) -> Limiter | None:
+        if self._down_until is not None and time.monotonic() < self._down_until:
+            return self._fallback
+        return None
+
+    def _outage(self, exc: LimiterUnavailableError) -> Limiter:
+        """Switch to the fallback for a while, or fail closed without one."""
+        if self._fallback is None:
+            raise exc
+        if self._down_until is None:
+            warnings.warn(
+                f"{exc}; rate limiting falls back to {type(self._fallback).__name__} in this "
+                "process: every process now keeps the quota alone, so together they may "
+                "exceed it until Redis answers again",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        self._down_until = time.monotonic() + self._retry_interval
+        return self._fallback
+
+    def _recovered(self) -> None:
+        if self._down_until is not None:
+            self._down_until = None
+            _logger.warning("Redis answers again: the shared quota is back in use")
+
+
+def _require_asyncio() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise LimiterUnavailableError(
+            "RedisLimiter runs on asyncio only: redis-py's asyncio client cannot run under "
+            "trio or outside an asyncio event loop; use the in-process limiter there"
+        ) from None

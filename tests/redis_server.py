@@ -1,0 +1,123 @@
+"""A throwaway `redis-server` on a free loopback port, for tests and benchmarks.
+
+Tests import the `redis_url` fixture from here (one server per session, shared through a
+module-level singleton) and build a private `RedisServer` when they kill or restart it.
+Nothing is persisted: `--save ""` and `--appendonly no`, in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+
+__all__ = ["REDIS_SERVER", "RedisServer", "free_port", "redis_url"]
+
+#: The binary the tests run; Debian's `redis-server` package installs it here.
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+_START_TIMEOUT = 10.0  # seconds
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """One `redis-server` process on 127.0.0.1; `start`, `kill` and `restart` it at will."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._dir = tempfile.TemporaryDirectory(prefix="rongpub-redis-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """`redis://127.0.0.1:<port>/0`."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start the server and wait until it answers PING."""
+        argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
+        argv += ["--save", "", "--appendonly", "no", "--dir", self._dir.name]
+        self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._answers_ping():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.01)
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would, and reap it."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def stop(self) -> None:
+        """SIGTERM the server and reap it (idempotent)."""
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=_START_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port: every key and loaded script is gone."""
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        """Stop the server and remove its directory."""
+        self.stop()
+        self._dir.cleanup()
+
+    def _answers_ping(self) -> bool:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock,
+        ):
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+        return False
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[RedisServer]:
+    """A started server, closed on exit; skips the test when the binary is missing."""
+    if not shutil.which(REDIS_SERVER):
+        pytest.skip(f"redis-server not found at {REDIS_SERVER} (apt-get install redis-server)")
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+_shared: list[RedisServer] = []
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a redis-server shared by the whole session (give each test its own keys)."""
+    if _shared:
+        yield _shared[0].url
+        return
+    with running_server() as server:
+        _shared.append(server)
+        try:
+            yield server.url
+        finally:
+            _shared.clear()

@@ -1,0 +1,164 @@
+"""The reservation script against a real Redis: the window guarantee, tightness and FIFO.
+
+Instants are the ones Redis hands out (its own `TIME`, microseconds), so no host clock and
+no real sleeping is involved: reservations may lie seconds ahead and nobody waits for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from redis.asyncio import Redis
+
+from rongpub import Quota
+from rongpub._redis_store import Booking, RedisStore, quota_keys
+
+from .redis_fakes import new_quota
+from .redis_server import redis_url
+
+__all__ = ["redis_url"]
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """redis-py's asyncio client runs on asyncio only (trio: see test_redis_backend.py)."""
+    return "asyncio"
+
+
+def width_us(quota: Quota) -> int:
+    return round((quota.window + quota.margin) * 1_000_000)
+
+
+def worst_window(bookings: list[Booking], width: int) -> int:
+    """Most units booked at instants inside any half-open window [s, s + width)."""
+    ordered = sorted(bookings, key=lambda b: b.instant)
+    worst = used = start = 0
+    for booking in ordered:
+        used += cost_of(booking)
+        while ordered[start].instant <= booking.instant - width:
+            used -= cost_of(ordered[start])
+            start += 1
+        worst = max(worst, used)
+    return worst
+
+
+def cost_of(booking: Booking) -> int:
+    return int(booking.member.rsplit(":", 1)[1])
+
+
+class Clients:
+    """Several independent Redis clients, as several processes would hold."""
+
+    def __init__(self, url: str, count: int) -> None:
+        self.stores = [RedisStore(Redis.from_url(url), channel="") for _ in range(count)]
+
+    async def book_all(self, quota: Quota, costs: list[int]) -> list[Booking]:
+        """Book every cost concurrently, spread over the clients."""
+        keys = quota_keys("rongpub-test", quota)
+        bookings: list[Booking] = []
+
+        async def book(store: RedisStore, cost: int) -> None:
+            bookings.append(await store.reserve(keys, quota, store.new_member(cost)))
+
+        async with anyio.create_task_group() as tg:
+            for index, cost in enumerate(costs):
+                tg.start_soon(book, self.stores[index % len(self.stores)], cost)
+        return bookings
+
+    async def aclose(self) -> None:
+        for store in self.stores:
+            await store.client.aclose()
+
+
+@pytest.fixture
+async def clients(redis_url: str) -> AsyncIterator[Clients]:
+    pool = Clients(redis_url, 3)
+    yield pool
+    await pool.aclose()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    limit=st.sampled_from([1, 2, 3, 5, 7, 12, 20, 100]),
+    margin=st.sampled_from([0.0, 0.01, 0.25]),
+    costs=st.lists(st.integers(1, 10), min_size=1, max_size=40),
+)
+async def test_no_window_holds_more_than_the_limit(
+    clients: Clients, limit: int, margin: float, costs: list[int]
+) -> None:
+    quota = new_quota(limit, margin=margin)
+    sizes = [min(cost, limit) for cost in costs]
+    bookings = await clients.book_all(quota, sizes)
+    assert worst_window(bookings, width_us(quota)) <= limit
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    limit=st.sampled_from([1, 3, 10, 100]),
+    costs=st.lists(st.integers(1, 10), min_size=1, max_size=40),
+)
+async def test_a_wait_always_ends_where_the_window_frees_up(
+    clients: Clients, limit: int, costs: list[int]
+) -> None:
+    # Tight, not only safe: a booking that waits lands on the newest instant or on the
+    # moment an earlier booking leaves the window — never later than it has to.
+    quota = new_quota(limit)
+    bookings = await clients.book_all(quota, [min(cost, limit) for cost in costs])
+    instants = {b.instant for b in bookings}
+    frees = {instant + width_us(quota) for instant in instants}
+    for booking in bookings:
+        assert booking.delay == 0 or booking.instant in instants | frees
+
+
+async def test_ten_room_chatroom_sends_stay_within_the_limit(clients: Clients) -> None:
+    # Per-request costs up to 10 are where a plain GCRA overshoots by up to one request.
+    quota = new_quota(100, margin=0.01)
+    bookings = await clients.book_all(quota, [10, 1, 10, 3, 10, 10, 7] * 12)
+    assert worst_window(bookings, width_us(quota)) <= 100
+    assert max(b.instant for b in bookings) > min(b.instant for b in bookings)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(costs=st.lists(st.integers(1, 5), min_size=2, max_size=30))
+async def test_bookings_are_served_in_arrival_order_whatever_their_size(
+    clients: Clients, costs: list[int]
+) -> None:
+    quota = new_quota(5)
+    keys = quota_keys("rongpub-test", quota)
+    store = clients.stores[0]
+    instants = [(await store.reserve(keys, quota, store.new_member(c))).instant for c in costs]
+    assert instants == sorted(instants)
+
+
+async def test_a_small_request_does_not_overtake_a_large_one(clients: Clients) -> None:
+    quota = new_quota(10)
+    keys = quota_keys("rongpub-test", quota)
+    store = clients.stores[0]
+    first = await store.reserve(keys, quota, store.new_member(5))
+    large = await store.reserve(keys, quota, store.new_member(10))
+    small = await store.reserve(keys, quota, store.new_member(1))
+    assert large.instant >= first.instant + width_us(quota)
+    assert small.instant >= large.instant + width_us(quota)
+
+
+async def test_a_retried_call_gets_the_reservation_it_already_made(clients: Clients) -> None:
+    quota = new_quota(3)
+    keys = quota_keys("rongpub-test", quota)
+    store = clients.stores[0]
+    member = store.new_member(3)
+    first = await store.reserve(keys, quota, member)
+    again = await store.reserve(keys, quota, member)
+    assert again.instant == first.instant
+    assert await store.client.zcard(keys.log) == 1
