@@ -103,10 +103,12 @@ class RedisLimiter:
         timeout: float = DEFAULT_REDIS_TIMEOUT,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
+        sleep: Callable[[float], Awaitable[object]] = anyio.sleep,
         **redis_options: Any,
     ) -> RedisLimiter:
         """Connect to `url` (`redis://`, `rediss://`, `unix://`); `aclose()` closes it.
 
+        Options as for the constructor; the rest go to `redis.asyncio.Redis.from_url`.
         Socket timeouts default to `timeout`, and a failed command is retried once at
         once (reservations are idempotent), so an outage is noticed within seconds.
         """
@@ -120,6 +122,7 @@ class RedisLimiter:
             timeout=timeout,
             retry_interval=retry_interval,
             namespace=namespace,
+            sleep=sleep,
         )
         limiter._owned_client = client
         return limiter
@@ -155,7 +158,11 @@ class RedisLimiter:
         await fallback.pause(quota, seconds)
 
     async def aclose(self) -> None:
-        """Stop listening for pauses, close the fallback and a client made by `from_url`."""
+        """Stop listening for pauses, close the fallback and a client made by `from_url`.
+
+        Outside asyncio nothing was ever opened, so there is nothing to close."""
+        if not _on_asyncio():
+            return
         await self._listener.aclose()
         if self._fallback is not None:
             await self._fallback.aclose()
@@ -241,11 +248,17 @@ class RedisLimiter:
             _logger.warning("Redis answers again: the shared quota is back in use")
 
 
-def _require_asyncio() -> None:
+def _on_asyncio() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        return False
+    return True
+
+
+def _require_asyncio() -> None:
+    if not _on_asyncio():
         raise LimiterUnavailableError(
             "RedisLimiter runs on asyncio only: redis-py's asyncio client cannot run under "
-            "trio or outside an asyncio event loop; use the in-process limiter there"
-        ) from None
+            "trio (or outside an asyncio event loop); use the in-process limiter there"
+        )
