@@ -11,6 +11,7 @@
 -- ARGV[1]  limit (units per window)       ARGV[2]  cost (units, 1..limit)
 -- ARGV[3]  width: window + margin (microseconds)
 -- ARGV[4]  this reservation's member      ARGV[5]  a member to give back first, or ""
+-- ARGV[6]  least gap after the newest reservation (microseconds; pacing, may be 0)
 -- Returns {delay, instant} in microseconds.
 
 if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME then write
@@ -19,6 +20,7 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local log, member = KEYS[1], ARGV[4]
 local limit, cost, width = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local gap = tonumber(ARGV[6])
 
 -- Lua turns numbers into "%.14g" strings, which would round a 16-digit instant.
 local function int(x) return string.format('%.0f', x) end
@@ -44,7 +46,7 @@ local recent = redis.call('ZREVRANGE', log, 0, limit - cost, 'WITHSCORES')
 local used = cost
 for i = 1, #recent, 2 do
   local instant = tonumber(recent[i + 1])
-  if i == 1 then at = math.max(at, instant) end
+  if i == 1 then at = math.max(at, instant + gap) end
   used = used + tonumber(string.match(recent[i], ':(%d+)$'))
   if used > limit then
     at = math.max(at, instant + width)

@@ -81,17 +81,25 @@ class RedisStore:
         return f"{self._prefix}.{next(self._counter)}:{cost}"
 
     async def reserve(
-        self, keys: QuotaKeys, quota: Quota, member: str, *, replace: str = ""
+        self,
+        keys: QuotaKeys,
+        quota: Quota,
+        member: str,
+        *,
+        replace: str = "",
+        spacing: float = 0.0,
     ) -> Booking:
         """Book `member`'s units (its suffix) and give back `replace` in the same step.
 
-        Idempotent per member: a retried call returns the reservation already made.
+        `spacing`: least gap after the newest reservation, as a fraction of
+        `(window + margin) / limit` seconds. Idempotent per member: a retried call
+        returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
         width = round((quota.window + quota.margin) * _MICROS)
-        reply: Any = await self._reserve(
-            keys=[keys.log, keys.pause], args=[quota.limit, cost, width, member, replace]
-        )
+        gap = round(spacing * width / quota.limit)
+        args: list[int | str] = [quota.limit, cost, width, member, replace, gap]
+        reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)
         delay, instant = (int(x) for x in reply)
         return Booking(member=member, instant=instant, delay=delay / _MICROS)
 

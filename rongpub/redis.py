@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import time
-import warnings
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Final, TypeVar
@@ -44,9 +41,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
-from ._limiter import Limiter, Quota
+from ._limiter import Quota
+from ._redis_outage import Fallback, Outage
 from ._redis_pauses import PauseBoard, PauseListener, Sleeper
 from ._redis_store import Booking, QuotaKeys, RedisStore, quota_keys
+from ._sliding_log import DEFAULT_SPACING
 
 __all__ = ["RedisLimiter"]
 
@@ -58,40 +57,45 @@ DEFAULT_RETRY_INTERVAL: Final = 1.0
 DEFAULT_NAMESPACE: Final = "rongpub"
 
 _T = TypeVar("_T")
-_logger = logging.getLogger("rongpub.redis")
+Sleep = Callable[[float], Awaitable[object]]
 
 
 class RedisLimiter:
     """A `Limiter` whose quotas live in Redis, shared by all processes that use it.
 
     `client`: a `redis.asyncio.Redis` or `RedisCluster` (redis-py 5+); it stays the caller's.
-    `fallback`: a limiter used while Redis is unreachable (warns once per outage);
-    `None` (default) fails closed with `LimiterUnavailableError`.
+    `fallback`: what serves while Redis is unreachable, with a warning once per outage:
+    a `Limiter`, or "local" for the in-process sliding-window limiter; `None` (default)
+    fails closed with `LimiterUnavailableError`.
     `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
     serves before Redis is tried again. `namespace`: prefix of keys and the pause channel.
-    `sleep`: how to wait (seconds); for tests.
+    `spacing`: least gap between two reservations of a quota, as a fraction of
+    `(window + margin) / limit` seconds (as the in-process limiter; 0 = none).
+    `sleep`: how to wait, in seconds (for tests).
     """
 
     def __init__(
         self,
         client: Redis | RedisCluster,
         *,
-        fallback: Limiter | None = None,
+        fallback: Fallback = None,
         timeout: float = DEFAULT_REDIS_TIMEOUT,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
-        sleep: Callable[[float], Awaitable[object]] = anyio.sleep,
+        spacing: float = DEFAULT_SPACING,
+        sleep: Sleep = anyio.sleep,
     ) -> None:
+        if not 0 <= spacing < 1:
+            raise InvalidRequestError("spacing", "must be in [0, 1)")
         self._store = RedisStore(client, channel=f"{namespace}:pause")
         self._board = PauseBoard()
         self._listener = PauseListener(client, self._store.channel, self._board)
+        self._outage = Outage(fallback, retry_interval)
         self._namespace = namespace
-        self._fallback = fallback
         self._timeout = timeout
-        self._retry_interval = retry_interval
+        self._spacing = spacing
         self._sleep = sleep
         self._keys: dict[Quota, QuotaKeys] = {}
-        self._down_until: float | None = None  # monotonic seconds; None while Redis answers
         self._owned_client: Redis | None = None
 
     @classmethod
@@ -99,11 +103,12 @@ class RedisLimiter:
         cls,
         url: str,
         *,
-        fallback: Limiter | None = None,
+        fallback: Fallback = None,
         timeout: float = DEFAULT_REDIS_TIMEOUT,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
-        sleep: Callable[[float], Awaitable[object]] = anyio.sleep,
+        spacing: float = DEFAULT_SPACING,
+        sleep: Sleep = anyio.sleep,
         **redis_options: Any,
     ) -> RedisLimiter:
         """Connect to `url` (`redis://`, `rediss://`, `unix://`); `aclose()` closes it.
@@ -122,6 +127,7 @@ class RedisLimiter:
             timeout=timeout,
             retry_interval=retry_interval,
             namespace=namespace,
+            spacing=spacing,
             sleep=sleep,
         )
         limiter._owned_client = client
@@ -132,12 +138,12 @@ class RedisLimiter:
         _require_asyncio()
         if not 1 <= cost <= quota.limit:
             raise InvalidRequestError("cost", f"must be between 1 and {quota.limit}")
-        fallback = self._fallback_now()
+        fallback = self._outage.serving()
         if fallback is None:
             try:
                 return await self._acquire_shared(quota, cost)
             except LimiterUnavailableError as exc:
-                fallback = self._outage(exc)
+                fallback = self._outage.begin(exc)
         await fallback.acquire(quota, cost)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
@@ -145,14 +151,15 @@ class RedisLimiter:
         clock (`None`: one window plus margin)."""
         _require_asyncio()
         length = quota.window + quota.margin if seconds is None else seconds
-        fallback = self._fallback_now()
+        fallback = self._outage.serving()
         if fallback is None:
             keys = self._keys_for(quota)
             try:
                 _, until = await self._call(partial(self._store.pause, keys, length))
             except LimiterUnavailableError as exc:
-                fallback = self._outage(exc)
+                fallback = self._outage.begin(exc)
             else:
+                self._outage.end()
                 self._board.pause(keys.pause, until)
                 return
         await fallback.pause(quota, seconds)
@@ -164,28 +171,28 @@ class RedisLimiter:
         if not _on_asyncio():
             return
         await self._listener.aclose()
-        if self._fallback is not None:
-            await self._fallback.aclose()
+        if self._outage.fallback is not None:
+            await self._outage.fallback.aclose()
         if self._owned_client is not None:
             await self._owned_client.aclose()
 
     async def _acquire_shared(self, quota: Quota, cost: int) -> None:
         keys = self._keys_for(quota)
         self._listener.ensure_running()
+        reserve = partial(self._store.reserve, keys, quota, spacing=self._spacing)
         members = [self._store.new_member(cost)]
         try:
-            booking = await self._call(partial(self._store.reserve, keys, quota, members[0]))
+            booking = await self._call(partial(reserve, members[0]))
             while await self._sleep_until(keys, booking):
                 # A pause reached this reservation: swap it for one after the pause.
                 members.append(self._store.new_member(cost))
-                swap = partial(self._store.reserve, replace=booking.member)
-                booking = await self._call(partial(swap, keys, quota, members[-1]))
+                booking = await self._call(partial(reserve, members[-1], replace=booking.member))
         except LimiterUnavailableError:
             raise  # Redis is gone; its entries expire with their window
         except BaseException:
             await self._give_back(keys, members)
             raise
-        self._recovered()
+        self._outage.end()
 
     async def _sleep_until(self, keys: QuotaKeys, booking: Booking) -> bool:
         """Sleep out `booking`; True if a pause cut the sleep short."""
@@ -221,31 +228,6 @@ class RedisLimiter:
         if keys is None:
             keys = self._keys[quota] = quota_keys(self._namespace, quota)
         return keys
-
-    def _fallback_now(self) -> Limiter | None:
-        if self._down_until is not None and time.monotonic() < self._down_until:
-            return self._fallback
-        return None
-
-    def _outage(self, exc: LimiterUnavailableError) -> Limiter:
-        """Switch to the fallback for a while, or fail closed without one."""
-        if self._fallback is None:
-            raise exc
-        if self._down_until is None:
-            warnings.warn(
-                f"{exc}; rate limiting falls back to {type(self._fallback).__name__} in this "
-                "process: every process now keeps the quota alone, so together they may "
-                "exceed it until Redis answers again",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-        self._down_until = time.monotonic() + self._retry_interval
-        return self._fallback
-
-    def _recovered(self) -> None:
-        if self._down_until is not None:
-            self._down_until = None
-            _logger.warning("Redis answers again: the shared quota is back in use")
 
 
 def _on_asyncio() -> bool:

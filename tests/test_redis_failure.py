@@ -169,3 +169,13 @@ async def test_a_slow_redis_counts_as_unavailable(
         with pytest.raises(LimiterUnavailableError, match="TimeoutError"):
             await limiter.acquire(quota, 1)
     await limiter.aclose()
+
+
+async def test_the_local_fallback_is_the_in_process_limiter(server: RedisServer) -> None:
+    quota = new_quota(100)
+    limiter = RedisLimiter.from_url(server.url, timeout=0.5, fallback="local")
+    server.kill()
+    with pytest.warns(RuntimeWarning, match="falls back to SlidingWindowLimiter"):
+        await limiter.acquire(quota, 1)
+    await limiter.pause(quota, 0.01)
+    await limiter.aclose()

@@ -190,3 +190,11 @@ async def test_a_client_given_by_the_caller_stays_open(redis: Redis) -> None:
     await limiter.acquire(new_quota(1), 1)
     await limiter.aclose()
     assert await redis.ping()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("fallback", "elsewhere"), ("spacing", 1.0), ("spacing", -0.1)]
+)
+async def test_bad_options_are_refused(redis: Redis, option: str, value: object) -> None:
+    with pytest.raises(InvalidRequestError, match=option):
+        RedisLimiter(redis, **{option: value})  # type: ignore[arg-type]

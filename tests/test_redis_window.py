@@ -58,13 +58,16 @@ class Clients:
     def __init__(self, url: str, count: int) -> None:
         self.stores = [RedisStore(Redis.from_url(url), channel="") for _ in range(count)]
 
-    async def book_all(self, quota: Quota, costs: list[int]) -> list[Booking]:
+    async def book_all(
+        self, quota: Quota, costs: list[int], *, spacing: float = 0.0
+    ) -> list[Booking]:
         """Book every cost concurrently, spread over the clients."""
         keys = quota_keys("rongpub-test", quota)
         bookings: list[Booking] = []
 
         async def book(store: RedisStore, cost: int) -> None:
-            bookings.append(await store.reserve(keys, quota, store.new_member(cost)))
+            member = store.new_member(cost)
+            bookings.append(await store.reserve(keys, quota, member, spacing=spacing))
 
         async with anyio.create_task_group() as tg:
             for index, cost in enumerate(costs):
@@ -89,14 +92,15 @@ async def clients(redis_url: str) -> AsyncIterator[Clients]:
 @given(
     limit=st.sampled_from([1, 2, 3, 5, 7, 12, 20, 100]),
     margin=st.sampled_from([0.0, 0.01, 0.25]),
+    spacing=st.sampled_from([0.0, 0.5]),
     costs=st.lists(st.integers(1, 10), min_size=1, max_size=40),
 )
 async def test_no_window_holds_more_than_the_limit(
-    clients: Clients, limit: int, margin: float, costs: list[int]
+    clients: Clients, limit: int, margin: float, spacing: float, costs: list[int]
 ) -> None:
     quota = new_quota(limit, margin=margin)
     sizes = [min(cost, limit) for cost in costs]
-    bookings = await clients.book_all(quota, sizes)
+    bookings = await clients.book_all(quota, sizes, spacing=spacing)
     assert worst_window(bookings, width_us(quota)) <= limit
 
 
