@@ -13,14 +13,13 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _chart import Series, draw
 from _measure import RESULTS
+from _tables import RENDERERS, Json, entries, generic
 
 __all__ = ["BEGIN", "END", "main", "render", "replace_region"]
 
@@ -32,113 +31,6 @@ BEGIN = (
     "benchmarks/results/latest.json: edit those, not this) -->"
 )
 END = "<!-- performance:end -->"
-Json = dict[str, Any]
-
-
-def _num(value: object) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "-" if value is None else str(value)
-    if value != value:  # NaN
-        return "-"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def _pct(value: object) -> str:
-    return f"{value:.1%}" if isinstance(value, int | float) else "-"
-
-
-def _x(value: object) -> str:
-    return f"{value:.2f}×" if isinstance(value, int | float) else "-"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
-
-
-def _quota_rows(result: Json) -> list[list[str]]:
-    return [
-        [label, api, _pct(entry["quota_used"]), _num(entry["per_1000"]),
-         _num(entry["targets_lost"]), f"{_num(entry['worst_window_arrived'])} / {entry['limit']}"]
-        for label, api, entry in _entries(result)
-    ]  # fmt: skip
-
-
-def _quota(result: Json, suites: Json) -> list[str]:
-    """rongpub, the naive approach and (when it ran) the official SDK in one table."""
-    rows = _quota_rows(result)
-    official = suites.get("official_sdk", {})
-    if official.get("status") == "ok":
-        rows += _quota_rows(official["result"])
-    rows.sort(key=lambda row: row[1] != "group")
-    headers = ("client", "API", "quota used", "429s per 1,000", "targets lost", "worst 1 s / limit")
-    note = (
-        f"{result['callers']} callers, {result['seconds']:g} s per client and API; quota used in "
-        "the steady part of the run; worst 1 s: most targets that arrived in any 1 s window."
-    )
-    return [note, "", *_table(headers, rows), ""]
-
-
-def _official(result: Json, suites: Json) -> list[str]:
-    if suites.get("quota_fidelity", {}).get("status") == "ok":
-        return ["In the quota-fidelity table above.", ""]
-    return _quota(result, {})
-
-
-def _overhead(result: Json, suites: Json) -> list[str]:
-    by_client: dict[str, dict[int, Json]] = {}
-    for row in result["rows"]:
-        by_client.setdefault(row["client"], {})[row["concurrency"]] = row
-    levels = sorted({row["concurrency"] for row in result["rows"]})
-    headers = (
-        ["client"] + [f"sends/s at {n}" for n in levels] + [f"CPU µs/send at {n}" for n in levels]
-    )
-    rows = [
-        [client]
-        + [f"{_num(by[n]['rate'])} ({_x(by[n]['rate_ratio'])})" for n in levels]
-        + [f"{_num(by[n]['cpu_us'])} ({_x(by[n]['cpu_ratio'])})" for n in levels]
-        for client, by in by_client.items()
-    ]
-    lines = _table(headers, rows)
-    check = result.get("server_check")
-    if check:
-        emu, fast = check["emulator"], check["fast_server"]
-        lines += [
-            "",
-            f"Server check: bare aiohttp at concurrency 20 reached {_num(emu['rate'])} sends/s "
-            f"against rongpub's emulator (its core {_pct(emu['server_busy'])} busy) and "
-            f"{_num(fast['rate'])} against the fixed-answer server ({_pct(fast['server_busy'])} "
-            "busy), which is why the latter is the target here.",
-        ]
-    return [*lines, ""]
-
-
-def _request_building(result: Json, suites: Json) -> list[str]:
-    paths = list(dict.fromkeys(row["path"] for row in result["rows"]))
-    cells = {(row["api"], row["path"]): row for row in result["rows"]}
-    rows = [
-        [api] + [f"{_num(cells[api, p]['us'])} µs ({_x(cells[api, p]['ratio'])})" for p in paths]
-        for api in dict.fromkeys(row["api"] for row in result["rows"])
-    ]
-    return [*_table(["one request to one target", *paths], rows), ""]
-
-
-def _generic(result: Json, suites: Json) -> list[str]:
-    """Any other suite: its `rows` as a table, else its scalar figures as a list."""
-    rows = result.get("rows")
-    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-        headers = [key for key, value in rows[0].items() if not isinstance(value, list | dict)]
-        return [*_table(headers, [[_num(row.get(key)) for key in headers] for row in rows]), ""]
-    scalars = {k: v for k, v in result.items() if isinstance(v, int | float | str) and v != ""}
-    return [f"- {key}: {_num(value)}" for key, value in scalars.items()] + [""]
-
-
-RENDERERS: dict[str, Callable[[Json, Json], list[str]]] = {
-    "quota_fidelity": _quota,
-    "official_sdk": _official,
-    "overhead": _overhead,
-    "request_building": _request_building,
-}
 
 
 def _series(suites: Json) -> dict[str, tuple[int, list[Series]]]:
@@ -146,21 +38,10 @@ def _series(suites: Json) -> dict[str, tuple[int, list[Series]]]:
     panels: dict[str, tuple[int, list[Series]]] = {}
     for name in ("quota_fidelity", "official_sdk"):
         result = suites.get(name, {}).get("result") or {}
-        for label, api, entry in _entries(result):
+        for label, api, entry in entries(result):
             series = panels.setdefault(api, (entry.get("limit", 0), []))[1]
             series.append((label, entry["accepted_per_second"]))
     return panels
-
-
-def _entries(result: Json, label: str = "") -> list[tuple[str, str, Json]]:
-    """(client label, api, entry) for each nested dict with an `accepted_per_second` list."""
-    found = []
-    for key, value in result.items():
-        if isinstance(value, dict) and "accepted_per_second" in value:
-            found.append((value.get("client") or result.get("client") or label, key, value))
-        elif isinstance(value, dict):
-            found += _entries(value, label=str(value.get("client", key)))
-    return found
 
 
 def render(report: Json, chart: bool) -> str:
@@ -181,7 +62,7 @@ def render(report: Json, chart: bool) -> str:
         if entry["status"] != "ok":
             lines += [f"Not measured in this run ({entry['status']}: {entry['error']}).", ""]
             continue
-        lines += RENDERERS.get(name, _generic)(entry["result"], suites)
+        lines += RENDERERS.get(name, generic)(entry["result"], suites)
     return "\n".join(lines).rstrip() + "\n"
 
 
