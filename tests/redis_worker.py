@@ -1,12 +1,13 @@
-"""One sender process of the multi-process test and the shared-quota benchmark.
+"""Sender processes for the multi-process test and the shared-quota benchmark.
 
-    python -m tests.redis_worker '<json spec>'
+    python -m tests.redis_worker
 
-It builds a `RongCloud` whose limiter is a `RedisLimiter` (or, with `"shared": false`, the
-default in-process limiter), prints `ready`, waits for a line on stdin (so that all processes
-start together), sends, and prints one JSON line: `{"delivered", "lost", "failures",
-"requests"}` in targets (requests: sends finished). Spec keys: `url`, `redis_url`, `app_key`,
-`app_secret`, `api`, `limit`, `margin`, `tasks`, `shared`, and either
+A worker prints `ready`, then runs one phase per JSON line read on stdin and prints its
+tally as one JSON line (`{"delivered", "lost", "requests", "failures"}`, counts in targets
+except requests), until stdin closes. Workers started together therefore send together,
+and several phases share one start-up. A phase builds a `RongCloud` whose limiter is a
+`RedisLimiter` (with `"shared": false`, the default in-process limiter). Keys: `url`,
+`redis_url`, `app_key`, `app_secret`, `api`, `limit`, `margin`, `tasks`, `shared`, and either
 - `sends`: lists of target ids, each sent once, spread over the tasks; or
 - `seconds`, `max_targets`, `prefix`, `seed`: each task sends new unique targets (1 to
   `max_targets` a request) until `seconds` have passed; sends cut short are not counted.
@@ -14,10 +15,14 @@ start together), sends, and prints one JSON line: `{"delivered", "lost", "failur
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import random
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +33,7 @@ import anyio
 from rongpub import RateLimits, RongCloud, RongCloudError, TextMessage
 from rongpub.redis import RedisLimiter
 
-__all__ = ["main", "run_workers"]
+__all__ = ["Workers", "main", "run"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,8 +114,6 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         limiter=limiter,
     )
     sender = Sender(client, spec["api"])
-    print("ready", flush=True)
-    await anyio.to_thread.run_sync(sys.stdin.readline)
     if "sends" in spec:
         await _fixed(sender, spec["sends"], spec["tasks"])
     else:
@@ -121,39 +124,89 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     return sender.tally()
 
 
-def run_workers(specs: Sequence[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
-    """Start one process per spec, let them all go at once, and return their tallies."""
-    command = [sys.executable, "-m", "tests.redis_worker"]
-    workers = [
-        subprocess.Popen(
-            [*command, json.dumps(spec)],
-            cwd=_ROOT,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        for spec in specs
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            if worker.stdout.readline().strip() != "ready":
+class Workers:
+    """`count` worker processes, ready to run phases together; a context manager.
+
+    `timeout`: seconds any one phase (or the start-up) may take before the workers are killed.
+    """
+
+    def __init__(self, count: int, *, timeout: float) -> None:
+        self.timeout = timeout
+        command = [sys.executable, "-m", "tests.redis_worker"]
+        self._processes = [
+            subprocess.Popen(
+                command, cwd=_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(count)
+        ]
+        self._lines: list[queue.Queue[str]] = []
+        self._pumps: list[threading.Thread] = []
+        for process in self._processes:
+            self._lines.append(queue.Queue())
+            pump = threading.Thread(target=_pump, args=(process, self._lines[-1]), daemon=True)
+            pump.start()
+            self._pumps.append(pump)
+        self._deadline = time.monotonic() + timeout
+        for lines in self._lines:
+            if self._readline(lines) != "ready":
+                self.close()
                 raise RuntimeError("a worker failed to start")
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        return [json.loads(worker.communicate(timeout=timeout)[0]) for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.communicate()
+
+    def run(self, specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run one phase, spec `i` on worker `i`, all at once; their tallies."""
+        for process, spec in zip(self._processes, specs, strict=True):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(spec) + "\n")
+            process.stdin.flush()
+        self._deadline = time.monotonic() + self.timeout
+        tallies = [json.loads(self._readline(lines)) for lines in self._lines]
+        for lines in self._lines:
+            self._readline(lines)  # "ready" for the next phase
+        return tallies
+
+    def _readline(self, lines: queue.Queue[str]) -> str:
+        try:
+            return lines.get(timeout=max(0.0, self._deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError(f"a worker gave no answer within {self.timeout} s") from None
+
+    def close(self) -> None:
+        """Close stdin (the workers exit), or kill those still running after 10 s."""
+        for process in self._processes:
+            with contextlib.suppress(OSError):
+                assert process.stdin is not None
+                process.stdin.close()
+        for process in self._processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for process, pump in zip(self._processes, self._pumps, strict=True):
+            pump.join()  # it reads to the end of the output, then the pipe can close
+            assert process.stdout is not None
+            process.stdout.close()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _pump(process: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
+    """Move a worker's output lines to a queue the parent can wait on with a timeout."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.put(line.strip())
 
 
 def main() -> None:
-    """Entry point: the spec is the first argument, the tally goes to stdout."""
-    print(json.dumps(anyio.run(run, json.loads(sys.argv[1]))), flush=True)
+    """Entry point: one phase per line of stdin, one tally per line of stdout."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(json.dumps(anyio.run(run, json.loads(line))), flush=True)
+        print("ready", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from rongpub.emulator import Emulator, run_in_thread
 from rongpub.emulator._quota import worst_window
 
 from .redis_server import redis_url
-from .redis_worker import run_workers
+from .redis_worker import Workers
 
 __all__ = ["redis_url"]
 
@@ -57,7 +57,8 @@ def test_processes_sharing_a_quota_deliver_everything_once_within_the_limit(
             "tasks": TASKS,
             "shared": True,
         }
-        tallies = run_workers([{**spec, "sends": plan} for plan in plans], timeout=60)
+        with Workers(PROCESSES, timeout=60) as workers:
+            tallies = workers.run([{**spec, "sends": plan} for plan in plans])
         delivered = Counter(record.target_id for record in emulator.messages())
         arrivals = sorted((a.time, a.targets) for a in emulator.arrivals)
     targets = [room for plan in plans for send in plan for room in send]
