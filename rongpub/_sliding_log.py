@@ -15,12 +15,13 @@ Fairness. Requests queue in arrival order whatever their cost (a 3-group send wa
 aiolimiter serves the smallest first and starves it). Strict FIFO wastes quota, though: while a
 3-unit head waits for a third unit to expire, two free units idle. So a later request whose cost
 fits may go first, but every request can be overtaken by at most `overtake * limit` units of
-later ones in total; once that budget is spent nothing that arrived after it leaves before it.
-Every request is granted: each overtaking spends at least one unit of the head's budget, so
-after finitely many only the head may leave, and it fits within `span` (plus any pause) because
-every logged release expires by then. Measured in a simulation of this code (infinite backlog,
-timers 0.2-1.5 ms late, mixed sizes): strict FIFO uses about 96-97% of `limit / span` (heads
-leave units idle), an overtaking budget of one window's worth about 99.2-99.3%.
+later ones in total (default: two windows' worth); once that budget is spent nothing that
+arrived after it leaves before it. Every request is granted: each overtaking spends at least
+one unit of the head's budget, so after finitely many only the head may leave, and it fits
+within `span` (plus any pause) because every logged release expires by then. Measured by
+simulating this code on virtual time (200 callers, 300 s, timers 0.2-1.5 ms late, sizes 1-3 at
+20/s and 1-10 at 100/s), as a share of `limit / span`: strict FIFO 95.8% / 96.7% (heads leave
+units idle), a budget of one window 99.1% / 99.1%, of two windows 99.4% / 99.3%.
 
 Pacing. Releases of one quota are at least `spacing * span / limit` seconds apart, so a freed
 window's worth of quota trickles out instead of leaving at once (requests released together
@@ -50,8 +51,8 @@ __all__ = ["SlidingWindowLimiter"]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-#: Windows' worth of later units that may overtake one waiting request.
-DEFAULT_OVERTAKE = 1.0
+#: Windows' worth of later units that may overtake one waiting request (see "Fairness").
+DEFAULT_OVERTAKE = 2.0
 #: Fraction of the mean per-unit interval (`span / limit`) kept between two releases.
 DEFAULT_SPACING = 0.5
 
@@ -73,7 +74,7 @@ class SlidingWindowLimiter:
     `sleep`: `await sleep(seconds)`, cancellable, `math.inf` meaning until cancelled
     (default: `anyio.sleep`). Inject both to drive the limiter on a fake clock.
     `overtake`: windows' worth of later units that may go ahead of one waiting request
-    (default 1.0 = `limit` units; 0 = strict FIFO, which leaves some quota unused).
+    (default 2.0 = `2 * limit` units; 0 = strict FIFO, which leaves 3-4% of the quota unused).
     `spacing`: minimum gap between two releases of one quota, as a fraction of
     `(window + margin) / limit` seconds (default 0.5; 0 = no pacing); below 1 it never caps
     the rate.
