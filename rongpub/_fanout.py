@@ -122,7 +122,11 @@ class Fanout:
         if self.report.journal is not None:
             journal = Journal(self.report.journal, self._template.api, fingerprint(self._template))
             resend = options.resend_unknown
-            await anyio.to_thread.run_sync(lambda: journal.open(resend_unknown=resend))
+            try:
+                await anyio.to_thread.run_sync(lambda: journal.open(resend_unknown=resend))
+            except BaseException:  # e.g. cancelled while it was read: it opened all the same
+                journal.close()
+                raise
         self._ledger = ledger = Ledger(
             self.report, keep=options.keep_results, journal=journal, on_progress=options.on_progress
         )
@@ -133,7 +137,7 @@ class Fanout:
             report=self.report,
             reject=ledger.reject,
             seen=DigestSet() if options.dedupe else None,
-            settled=None if journal is None else journal.settled,
+            settled=None if journal is None or journal.settled.empty else journal.settled,
         )
         self._delivery = Delivery(
             self._send,

@@ -54,18 +54,20 @@ class Intake:
         async with packs:
             if isinstance(self._targets, AsyncIterable):
                 async for target in self._targets:
-                    await self._take(packs, target)
+                    await self._send(packs, self._take(target))
             else:
                 for count, target in enumerate(self._targets, start=1):
-                    await self._take(packs, target)
-                    if count % FANOUT_READ_CHUNK == 0:
+                    pack = self._take(target)
+                    if pack:
+                        await self._send(packs, pack)
+                    elif count % FANOUT_READ_CHUNK == 0:
                         await anyio.lowlevel.checkpoint()  # a long list must not starve the loop
             await self._send(packs, self._packer.take())
 
-    async def _take(self, packs: MemoryObjectSendStream[list[str]], target: object) -> None:
-        admitted = self._admit(target)
-        if admitted is not None:
-            await self._send(packs, self._packer.add(admitted))
+    def _take(self, value: object) -> list[str] | None:
+        """Admit one target; the pack it completes, if any (no await: most complete none)."""
+        target = self._admit(value)
+        return None if target is None else self._packer.add(target)
 
     async def _send(self, packs: MemoryObjectSendStream[list[str]], pack: list[str] | None) -> None:
         if pack:

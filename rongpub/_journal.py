@@ -80,6 +80,11 @@ class Settled:
         self.sent = DigestSet()
         self.unknown = DigestSet()
 
+    @property
+    def empty(self) -> bool:
+        """Whether no target is to be skipped."""
+        return not self.sent and not self.unknown
+
     def apply(self, target: str, status: str, resend_unknown: bool) -> None:
         """Take one journal line into account (the last line of a target wins)."""
         if status == "sent":

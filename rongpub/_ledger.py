@@ -37,8 +37,12 @@ class Ledger:
     def settle(self, outcomes: list[TargetOutcome]) -> None:
         """Count, keep and journal the outcomes of pending targets."""
         report = self.report
-        for outcome in outcomes:
-            setattr(report, outcome.status, getattr(report, outcome.status) + 1)
+        statuses = [outcome.status for outcome in outcomes]
+        sent = statuses.count("sent")
+        report.sent += sent
+        if sent != len(statuses):
+            report.failed += statuses.count("failed")
+            report.unknown += statuses.count("unknown")
         report.pending -= len(outcomes)
         if self._keep == "all":
             report.results.extend(outcomes)
