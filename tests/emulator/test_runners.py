@@ -41,7 +41,9 @@ def test_run_in_thread_uses_the_emulator_given() -> None:
 
 @pytest.fixture(scope="module")
 def child() -> Iterator[EmulatorProcess]:
-    with start_in_subprocess(group_limit=2, window="fixed", seed=5) as process:
+    # Sliding: a fixed window would let the second send through whenever the two straddle
+    # a calendar second; a sliding one only if they arrive over a second apart.
+    with start_in_subprocess(group_limit=2, window="sliding", seed=5) as process:
         yield process
 
 
