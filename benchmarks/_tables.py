@@ -51,9 +51,12 @@ def _quota(result: Json, suites: Json) -> list[str]:
         rows += _quota_rows(official["result"])
     rows.sort(key=lambda row: row[1] != "group")
     headers = ("client", "API", "quota used", "429s per 1,000", "targets lost", "worst 1 s / limit")
+    seconds = f"{result['seconds']:g} s"
+    if official.get("status") == "ok" and official["result"]["seconds"] != result["seconds"]:
+        seconds += f" (rc-server-sdk: {official['result']['seconds']:g} s)"
     note = (
-        f"{result['callers']} callers, {result['seconds']:g} s per client and API; quota used in "
-        "the steady part of the run; worst 1 s: most targets that arrived in any 1 s window."
+        f"{result['callers']} callers, {seconds} per client and API; quota used in the steady "
+        "part of the run; worst 1 s: most targets that arrived in any 1 s window."
     )
     return [note, "", *_table(headers, rows), ""]
 
@@ -141,6 +144,25 @@ def _ratio(row: Json, value: str, baseline: str) -> float | None:
     )
 
 
+def _shared_quota(result: Json, suites: Json) -> list[str]:
+    """Redis-shared quota against each process limiting itself (the baseline), per API."""
+    rows = [
+        [str(row.get("api")), str(row.get("config")), _pct(row.get("quota_used")),
+         _num(row.get("per_1000")), _num(row.get("targets_lost")), _num(row.get("duplicates")),
+         f"{_num(row.get('worst_window_arrived'))} / {_num(row.get('limit'))}",
+         _num(row.get("calls_per_request"))]
+        for row in result.get("rows", [])
+    ]  # fmt: skip
+    note = (
+        f"{_num(result.get('processes'))} processes × {_num(result.get('tasks'))} tasks, "
+        f"{_num(result.get('seconds'))} s per API and limiter; `local` (the baseline): each "
+        "process keeps the whole quota to itself."
+    )
+    headers = ["API", "limiter", "quota used", "429s per 1,000", "targets lost"]
+    headers += ["recorded twice", "worst 1 s / limit", "Redis calls per request"]
+    return [note, "", *_table(headers, rows), ""]
+
+
 def generic(result: Json, suites: Json) -> list[str]:
     """Any other suite: its `rows` as a table, else its scalar figures as a list."""
     rows = result.get("rows")
@@ -157,6 +179,7 @@ RENDERERS: dict[str, Callable[[Json, Json], list[str]]] = {
     "overhead": _overhead,
     "request_building": _request_building,
     "fanout": _fanout,
+    "shared_quota": _shared_quota,
 }
 
 

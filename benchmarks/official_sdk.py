@@ -99,10 +99,10 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per API (60)")
-    parser.add_argument("--quick", action="store_true", help="8 s per API")
+    parser.add_argument("--quick", action="store_true", help="6 s per API")
     parser.add_argument("--json", type=Path, default=RESULTS / "official_sdk.json")
     args = parser.parse_args(argv)
-    write_json(args.json, measure(seconds=8.0 if args.quick else args.duration))
+    write_json(args.json, measure(seconds=6.0 if args.quick else args.duration))
 
 
 if __name__ == "__main__":
