@@ -5,9 +5,10 @@ rongpub (on httpx's own pool and on the httpx-aiohttp transport), bare httpx and
 posting the same pre-built bytes, and the official rc-server-sdk from a thread pool.
 Ratios are to bare httpx at the same concurrency, measured in the same run.
 
-Each client runs in a fresh child process (`--child`) so its CPU is read apart from the
-server's and from the other clients'; repetitions are interleaved across clients so a
-burst of load from elsewhere on the machine does not fall on one client only. The server
+Clients run in child processes (`--child`), so their CPU is read apart from the server's:
+the async clients one after another in one child, each with its own event loop and pool,
+in an order rotated per repetition so that a burst of load from elsewhere on the machine
+does not fall on one client only; the official SDK's threads in a child of their own. The server
 is `_server.py`'s fixed-answer server; a check in every run shows how far rongpub's
 emulator (a full h11 server) is from it, i.e. why it is not the target here.
 
@@ -21,6 +22,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,64 +58,62 @@ _CLIENTS = (
 
 
 def _child(args: argparse.Namespace) -> None:
-    """Measure one client at each concurrency; print the samples as JSON."""
+    """Measure each named client at each concurrency; print {client: [samples]} as JSON."""
     from _clients import ASYNC_CLIENTS, official_sdk_send
 
     def server_cpu() -> float | None:
         return process_cpu(args.server_pid)
 
     timing = {"warmup": args.warmup, "seconds": args.seconds, "server_cpu": server_cpu}
-    samples: list[Sample] = []
-    for concurrency in args.concurrency:
-        if args.child == OFFICIAL:
-            samples.append(run_threads(official_sdk_send(args.url), concurrency, **timing))
-            continue
+    samples: dict[str, list[dict[str, Any]]] = {}
+    for client in args.child:
+        for concurrency in args.concurrency:
+            if client == OFFICIAL:
+                sample = run_threads(official_sdk_send(args.url), concurrency, **timing)
+            else:
 
-        async def one(concurrency: int = concurrency) -> Sample:
-            async with ASYNC_CLIENTS[args.child](args.url) as send:
-                return await run_async(send, concurrency, **timing)
+                async def one(client: str = client, concurrency: int = concurrency) -> Sample:
+                    async with ASYNC_CLIENTS[client](args.url) as send:
+                        return await run_async(send, concurrency, **timing)
 
-        samples.append(anyio.run(one))
-    print(json.dumps([sample.to_json() for sample in samples]))
+                sample = anyio.run(one)
+            samples.setdefault(client, []).append(sample.to_json())
+    print(json.dumps(samples))
 
 
 def _spawn(
-    client: str, url: str, pid: int, concurrency: tuple[int, ...], timing: tuple[float, float]
-) -> list[Sample]:
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        client,
-        "--url",
-        url,
-        "--server-pid",
-        str(pid),
-        "--warmup",
-        str(timing[0]),
-        "--seconds",
-        str(timing[1]),
-        "--concurrency",
-        *map(str, concurrency),
-    ]
+    clients: Sequence[str],
+    url: str,
+    pid: int,
+    timing: tuple[float, float],
+    concurrency: Sequence[int] = CONCURRENCY,
+) -> dict[str, list[Sample]]:
+    """Run `clients` one after another in a fresh child process; their samples."""
+    command = [sys.executable, __file__, "--child", *clients, "--url", url]
+    command += ["--server-pid", str(pid), "--warmup", str(timing[0])]
+    command += ["--seconds", str(timing[1]), "--concurrency", *map(str, concurrency)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     fields = ("sends", "seconds", "client_cpu", "server_cpu")
-    return [Sample(**{k: row[k] for k in fields}) for row in json.loads(output)]
+    return {
+        client: [Sample(**{k: row[k] for k in fields}) for row in rows]
+        for client, rows in json.loads(output).items()
+    }
 
 
 def measure(*, quick: bool) -> dict[str, Any]:
     """Run the suite; returns its JSON section (also printed as a table)."""
     repeats, timing = (1, (0.2, 0.4)) if quick else (3, (0.5, 3.0))
     runs: dict[str, dict[int, list[Sample]]] = defaultdict(lambda: defaultdict(list))
+    asynchronous = [client for client in _CLIENTS if client != OFFICIAL]
     with fast_server() as server:
-        for _ in range(repeats):
-            for client in _CLIENTS:
-                for concurrency, sample in zip(
-                    CONCURRENCY,
-                    _spawn(client, server.url, server.pid, CONCURRENCY, timing),
-                    strict=True,
-                ):
-                    runs[client][concurrency].append(sample)
+        for repeat in range(repeats):
+            # The async clients share a child (each with its own event loop and pool), in an
+            # order rotated per repetition; the SDK's threads get a child of their own.
+            order = asynchronous[repeat:] + asynchronous[:repeat]
+            for group in (order, [OFFICIAL]):
+                for client, samples in _spawn(group, server.url, server.pid, timing).items():
+                    for concurrency, sample in zip(CONCURRENCY, samples, strict=True):
+                        runs[client][concurrency].append(sample)
     rows = _rows({c: {n: median_sample(s) for n, s in by.items()} for c, by in runs.items()})
     check = None if quick else _server_check(timing)
     _print(rows, check)
@@ -163,7 +163,7 @@ def _server_check(timing: tuple[float, float]) -> dict[str, Any]:
 
 
 def _check_one(url: str, pid: int, timing: tuple[float, float]) -> dict[str, Any]:
-    sample = _spawn("aiohttp (bare)", url, pid, (20,), timing)[0]
+    sample = _spawn(["aiohttp (bare)"], url, pid, timing, (20,))["aiohttp (bare)"][0]
     return {"rate": sample.rate, "server_busy": sample.server_busy}
 
 
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="one short repetition")
     parser.add_argument("--json", type=Path, default=RESULTS / "overhead.json")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=float, help=argparse.SUPPRESS)

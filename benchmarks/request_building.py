@@ -121,7 +121,7 @@ def _time_us(function: Callable[[], object], repeats: int) -> float:
 
 def measure(*, quick: bool) -> dict[str, Any]:
     """Run the suite; returns its JSON section (also printed as a table)."""
-    repeats = 3 if quick else 7
+    repeats = 2 if quick else 7
     credentials = Credentials(KEY, SECRET)
     rows: list[dict[str, Any]] = []
     for api in ("group", "chatroom"):

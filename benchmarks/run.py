@@ -54,7 +54,7 @@ SUITES = (
     Suite("official_sdk", "1. quota fidelity: the official rc-server-sdk", (40, 300)),
     Suite("overhead", "2. overhead with limits lifted", (60, 900)),
     Suite("request_building", "3. request building", (30, 300)),
-    Suite("fanout", "4. fan-out memory and throughput", (60, 900)),
+    Suite("fanout", "4. fan-out memory and throughput", (60, 1800)),
     # Eight processes and a redis-server: a minute even when quick, so full runs only.
     Suite("shared_quota", "shared quota across processes (Redis)", (90, 900), in_quick=False),
 )
