@@ -10,8 +10,8 @@
 -- KEYS[1]  the log (sorted set)           KEYS[2]  pause-until instant (string, microseconds)
 -- ARGV[1]  limit (units per window)       ARGV[2]  cost (units, 1..limit)
 -- ARGV[3]  width: window + margin (microseconds)
--- ARGV[4]  this reservation's member      ARGV[5]  a member to give back first, or ""
--- ARGV[6]  least gap after the newest reservation (microseconds; pacing, may be 0)
+-- ARGV[4]  this reservation's member
+-- ARGV[5]  least gap after the newest reservation (microseconds; pacing, may be 0)
 -- Returns {delay, instant} in microseconds.
 
 if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME then write
@@ -20,12 +20,10 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local log, member = KEYS[1], ARGV[4]
 local limit, cost, width = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local gap = tonumber(ARGV[6])
+local gap = tonumber(ARGV[5])
 
 -- Lua turns numbers into "%.14g" strings, which would round a 16-digit instant.
 local function int(x) return string.format('%.0f', x) end
-
-if ARGV[5] ~= '' then redis.call('ZREM', log, ARGV[5]) end
 
 -- A retried call (the first reply was lost) gets the reservation it already made.
 local booked = redis.call('ZSCORE', log, member)

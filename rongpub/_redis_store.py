@@ -62,14 +62,10 @@ _PAUSE = _script("_redis_pause.lua")
 
 
 class RedisStore:
-    """Runs the limiter's scripts on one Redis client (plain or cluster, asyncio).
+    """Runs the limiter's scripts on one Redis client (plain or cluster, asyncio)."""
 
-    `channel` is the pub/sub channel pauses are announced on ("" for none).
-    """
-
-    def __init__(self, client: Redis | RedisCluster, *, channel: str) -> None:
+    def __init__(self, client: Redis | RedisCluster) -> None:
         self.client = client
-        self.channel = channel
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
         # Members are unique per reservation: a per-store random prefix and a counter.
@@ -81,15 +77,9 @@ class RedisStore:
         return f"{self._prefix}.{next(self._counter)}:{cost}"
 
     async def reserve(
-        self,
-        keys: QuotaKeys,
-        quota: Quota,
-        member: str,
-        *,
-        replace: str = "",
-        spacing: float = 0.0,
+        self, keys: QuotaKeys, quota: Quota, member: str, *, spacing: float = 0.0
     ) -> Booking:
-        """Book `member`'s units (its suffix) and give back `replace` in the same step.
+        """Book `member`'s units (its suffix).
 
         `spacing`: least gap after the newest reservation, as a fraction of
         `(window + margin) / limit` seconds. Idempotent per member: a retried call
@@ -98,21 +88,18 @@ class RedisStore:
         cost = int(member.rsplit(":", 1)[1])
         width = round((quota.window + quota.margin) * _MICROS)
         gap = round(spacing * width / quota.limit)
-        args: list[int | str] = [quota.limit, cost, width, member, replace, gap]
+        args: list[int | str] = [quota.limit, cost, width, member, gap]
         reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)
         delay, instant = (int(x) for x in reply)
         return Booking(member=member, instant=instant, delay=delay / _MICROS)
 
-    async def pause(self, keys: QuotaKeys, seconds: float) -> tuple[float, int]:
-        """Set the quota's pause-until to at least now + `seconds` (Redis time) and announce it.
+    async def pause(self, keys: QuotaKeys, seconds: float) -> float:
+        """Set the quota's pause-until to at least now + `seconds` (Redis time).
 
-        Returns (seconds remaining, pause-until instant in microseconds).
+        Returns the seconds the pause now lasts.
         """
-        reply: Any = await self._pause(
-            keys=[keys.pause], args=[round(seconds * _MICROS), self.channel]
-        )
-        remaining, until = (int(x) for x in reply)
-        return remaining / _MICROS, until
+        reply: Any = await self._pause(keys=[keys.pause], args=[round(seconds * _MICROS)])
+        return int(reply[0]) / _MICROS
 
     async def give_back(self, keys: QuotaKeys, *members: str) -> None:
         """Remove reservations whose units will not be sent."""

@@ -12,7 +12,7 @@ Each acquisition is one Lua script run by Redis (`_redis_reserve.lua`): it reads
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
 long to wait; the caller sleeps once and sends. No window of `window + margin` seconds ever
 holds more than `limit` booked units, and bookings are served in arrival order whatever
-their size. A 429 pauses the quota in Redis for every process; sleepers are told over pub/sub.
+their size. A 429 pauses the quota in Redis: no process books an instant before it ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -23,10 +23,7 @@ If Redis cannot be reached the limiter fails closed (`LimiterUnavailableError`) 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import anyio
 
@@ -34,7 +31,6 @@ try:
     from redis.asyncio import Redis, RedisCluster
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
-    from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "rongpub.redis needs the redis package: pip install 'rongpub[redis]'"
@@ -42,9 +38,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
 from ._limiter import Quota
+from ._redis_booking import Booker, Sleep
 from ._redis_outage import Fallback, Outage
-from ._redis_pauses import PauseBoard, PauseListener, Sleeper
-from ._redis_store import Booking, QuotaKeys, RedisStore, quota_keys
+from ._redis_store import QuotaKeys, RedisStore, quota_keys
 from ._sliding_log import DEFAULT_SPACING
 
 __all__ = ["RedisLimiter"]
@@ -56,9 +52,6 @@ DEFAULT_RETRY_INTERVAL: Final = 1.0
 #: Prefix of every key and channel the limiter uses.
 DEFAULT_NAMESPACE: Final = "rongpub"
 
-_T = TypeVar("_T")
-Sleep = Callable[[float], Awaitable[object]]
-
 
 class RedisLimiter:
     """A `Limiter` whose quotas live in Redis, shared by all processes that use it.
@@ -68,7 +61,7 @@ class RedisLimiter:
     a `Limiter`, or "local" for the in-process sliding-window limiter; `None` (default)
     fails closed with `LimiterUnavailableError`.
     `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
-    serves before Redis is tried again. `namespace`: prefix of keys and the pause channel.
+    serves before Redis is tried again. `namespace`: prefix of every key.
     `spacing`: least gap between two reservations of a quota, as a fraction of
     `(window + margin) / limit` seconds (as the in-process limiter; 0 = none).
     `sleep`: how to wait, in seconds (for tests).
@@ -87,14 +80,9 @@ class RedisLimiter:
     ) -> None:
         if not 0 <= spacing < 1:
             raise InvalidRequestError("spacing", "must be in [0, 1)")
-        self._store = RedisStore(client, channel=f"{namespace}:pause")
-        self._board = PauseBoard()
-        self._listener = PauseListener(client, self._store.channel, self._board)
+        self._booker = Booker(RedisStore(client), timeout=timeout, spacing=spacing, sleep=sleep)
         self._outage = Outage(fallback, retry_interval)
         self._namespace = namespace
-        self._timeout = timeout
-        self._spacing = spacing
-        self._sleep = sleep
         self._keys: dict[Quota, QuotaKeys] = {}
         self._owned_client: Redis | None = None
 
@@ -153,75 +141,29 @@ class RedisLimiter:
         length = quota.window + quota.margin if seconds is None else seconds
         fallback = self._outage.serving()
         if fallback is None:
-            keys = self._keys_for(quota)
             try:
-                _, until = await self._call(partial(self._store.pause, keys, length))
+                await self._booker.pause(self._keys_for(quota), length)
             except LimiterUnavailableError as exc:
                 fallback = self._outage.begin(exc)
             else:
                 self._outage.end()
-                self._board.pause(keys.pause, until)
                 return
         await fallback.pause(quota, seconds)
 
     async def aclose(self) -> None:
-        """Stop listening for pauses, close the fallback and a client made by `from_url`.
+        """Close the fallback and a client made by `from_url`.
 
         Outside asyncio nothing was ever opened, so there is nothing to close."""
         if not _on_asyncio():
             return
-        await self._listener.aclose()
         if self._outage.fallback is not None:
             await self._outage.fallback.aclose()
         if self._owned_client is not None:
             await self._owned_client.aclose()
 
     async def _acquire_shared(self, quota: Quota, cost: int) -> None:
-        keys = self._keys_for(quota)
-        self._listener.ensure_running()
-        reserve = partial(self._store.reserve, keys, quota, spacing=self._spacing)
-        members = [self._store.new_member(cost)]
-        try:
-            booking = await self._call(partial(reserve, members[0]))
-            while await self._sleep_until(keys, booking):
-                # A pause reached this reservation: swap it for one after the pause.
-                members.append(self._store.new_member(cost))
-                booking = await self._call(partial(reserve, members[-1], replace=booking.member))
-        except LimiterUnavailableError:
-            raise  # Redis is gone; its entries expire with their window
-        except BaseException:
-            await self._give_back(keys, members)
-            raise
+        await self._booker.acquire(self._keys_for(quota), quota, cost)
         self._outage.end()
-
-    async def _sleep_until(self, keys: QuotaKeys, booking: Booking) -> bool:
-        """Sleep out `booking`; True if a pause cut the sleep short."""
-        sleeper = Sleeper(booking.instant)
-        self._board.add(keys.pause, sleeper)
-        try:
-            with sleeper.scope:
-                await self._sleep(booking.delay)
-        finally:
-            self._board.discard(keys.pause, sleeper)
-        return sleeper.woken
-
-    async def _give_back(self, keys: QuotaKeys, members: list[str]) -> None:
-        # Shielded: the task is being cancelled, and the units must not stay booked.
-        with (
-            anyio.CancelScope(shield=True),
-            anyio.move_on_after(self._timeout),
-            contextlib.suppress(RedisError, OSError),
-        ):
-            await self._store.give_back(keys, *members)
-
-    async def _call(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        try:
-            with anyio.fail_after(self._timeout):
-                return await call()
-        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
-            raise LimiterUnavailableError(
-                f"Redis did not answer the rate limiter ({type(exc).__name__}: {exc})"
-            ) from exc
 
     def _keys_for(self, quota: Quota) -> QuotaKeys:
         keys = self._keys.get(quota)

@@ -3,11 +3,14 @@
     python -m tests.redis_worker
 
 A worker prints `ready`, then runs one phase per JSON line read on stdin and prints its
-tally as one JSON line (`{"delivered", "lost", "requests", "failures"}`, counts in targets
-except requests), until stdin closes. Workers started together therefore send together,
-and several phases share one start-up. A phase builds a `RongCloud` whose limiter is a
-`RedisLimiter` (with `"shared": false`, the default in-process limiter). Keys: `url`,
-`redis_url`, `app_key`, `app_secret`, `api`, `limit`, `margin`, `tasks`, `shared`, and either
+tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `requests`
+(finished), `failures` (errors by type), `errors` (a message of each type), `left`
+((wall-clock time, targets) as each acquisition returned), `pauses` (asked for) and
+`redis_calls` (commands sent for the acquisitions that returned). Workers started together
+therefore send together, and several phases share one start-up. A phase builds a
+`RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
+`SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
+`margin`, `tasks`, `shared`, and either
 - `sends`: lists of target ids, each sent once, spread over the tasks; or
 - `seconds`, `max_targets`, `prefix`, `seed`: each task sends new unique targets (1 to
   `max_targets` a request) until `seconds` have passed; sends cut short are not counted.
@@ -29,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from redis.asyncio import Redis
 
-from rongpub import RateLimits, RongCloud, RongCloudError, TextMessage
+from rongpub import Limiter, Quota, RateLimits, RongCloud, RongCloudError, TextMessage
+from rongpub._sliding_log import SlidingWindowLimiter
 from rongpub.redis import RedisLimiter
 
 __all__ = ["Workers", "main", "run"]
@@ -46,6 +51,8 @@ class Sender:
         self.api = api
         self.delivered = self.lost = self.requests = 0
         self.failures: Counter[str] = Counter()
+        self.errors: dict[str, str] = {}  # the first message of each kind
+        self.redis_calls: int | None = None
         self.message = TextMessage(content="shared quota")
 
     async def send(self, targets: list[str]) -> None:
@@ -61,6 +68,7 @@ class Sender:
         except RongCloudError as exc:
             self.lost += len(targets)
             self.failures[type(exc).__name__] += 1
+            self.errors.setdefault(type(exc).__name__, str(exc))
         else:
             self.delivered += len(targets)
         self.requests += 1
@@ -71,6 +79,7 @@ class Sender:
             "lost": self.lost,
             "requests": self.requests,
             "failures": dict(self.failures),
+            "errors": self.errors,
         }
 
 
@@ -86,7 +95,7 @@ async def _fixed(sender: Sender, sends: list[list[str]], tasks: int) -> None:
             group.start_soon(task)
 
 
-async def _timed(sender: Sender, spec: dict[str, Any]) -> None:
+async def _timed(sender: Sender, limiter: Noting, spec: dict[str, Any]) -> None:
     rng = random.Random(spec["seed"])
     numbers = iter(range(10**9))
 
@@ -99,13 +108,54 @@ async def _timed(sender: Sender, spec: dict[str, Any]) -> None:
         for _ in range(spec["tasks"]):
             group.start_soon(task)
         await anyio.sleep(spec["seconds"])
+        # Calls of completed acquisitions: not the bookings still slept on, nor give-backs.
+        sender.redis_calls = _Counted.calls - limiter.waiting
         group.cancel_scope.cancel()
+
+
+class Noting:
+    """A limiter that notes when each acquisition returned (wall clock) and each pause."""
+
+    def __init__(self, inner: Limiter) -> None:
+        self.inner = inner
+        self.left: list[tuple[float, int]] = []
+        self.pauses = 0
+        self.waiting = 0  # acquisitions under way
+
+    async def acquire(self, quota: Quota, cost: int) -> None:
+        self.waiting += 1
+        try:
+            await self.inner.acquire(quota, cost)
+        finally:
+            self.waiting -= 1
+        self.left.append((time.time(), cost))
+
+    async def pause(self, quota: Quota, seconds: float | None) -> None:
+        self.pauses += 1
+        await self.inner.pause(quota, seconds)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _Counted(Redis):
+    """A Redis client that counts the commands it sends (scripts count once)."""
+
+    calls = 0
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        _Counted.calls += 1
+        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Send as `spec` says; the tally."""
     limits = RateLimits(**{spec["api"]: spec["limit"]}, margin=spec["margin"])
-    limiter = RedisLimiter.from_url(spec["redis_url"]) if spec["shared"] else None
+    _Counted.calls = 0
+    inner: Limiter = SlidingWindowLimiter()
+    if spec["shared"]:
+        inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), fallback=None)
+    limiter = Noting(inner)
     client = RongCloud(
         spec["app_key"],
         spec["app_secret"],
@@ -117,11 +167,11 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     if "sends" in spec:
         await _fixed(sender, spec["sends"], spec["tasks"])
     else:
-        await _timed(sender, spec)
+        await _timed(sender, limiter, spec)
     await client.aclose()
-    if limiter is not None:
-        await limiter.aclose()
-    return sender.tally()
+    await limiter.aclose()
+    calls = _Counted.calls if sender.redis_calls is None else sender.redis_calls
+    return {**sender.tally(), "left": limiter.left, "pauses": limiter.pauses, "redis_calls": calls}
 
 
 class Workers:

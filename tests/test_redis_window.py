@@ -56,7 +56,7 @@ class Clients:
     """Several independent Redis clients, as several processes would hold."""
 
     def __init__(self, url: str, count: int) -> None:
-        self.stores = [RedisStore(Redis.from_url(url), channel="") for _ in range(count)]
+        self.stores = [RedisStore(Redis.from_url(url)) for _ in range(count)]
 
     async def book_all(
         self, quota: Quota, costs: list[int], *, spacing: float = 0.0
