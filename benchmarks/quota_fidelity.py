@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -135,6 +136,7 @@ def _run(
 def measure(*, seconds: float, margin: float, seed: int = 7) -> dict[str, Any]:
     """Run both clients on both APIs; the JSON section (also printed as a table)."""
     result: dict[str, Any] = {
+        "load_average_before": list(os.getloadavg()),
         "seconds": seconds,
         "callers": CALLERS,
         "latency": list(LATENCY),
@@ -188,6 +190,7 @@ def measure(*, seconds: float, margin: float, seed: int = 7) -> dict[str, Any]:
         "tightest server ms",
         "tightest client ms",
     )
+    result["load_average_after"] = list(os.getloadavg())
     rows = [[row[c] for c in columns] for row in result["rows"]]
     print(
         table(
