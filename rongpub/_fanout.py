@@ -58,6 +58,8 @@ class Fanout:
     _ledger: Ledger
     _intake: Intake
     _delivery: Delivery
+    _slots: anyio.CapacityLimiter
+    _intake_scope: anyio.CancelScope
 
     def __init__(
         self,
@@ -85,9 +87,7 @@ class Fanout:
             period=len(self._cycle),
             window=1.0 if quota is None else quota.window + quota.margin,
         )
-        self._slots = anyio.CapacityLimiter(options.concurrency or self._concurrency.limit)
         self._unstarted: set[_Batch] = set()
-        self._intake_scope = anyio.CancelScope()
         self._active = 0
         self._idle: anyio.Event | None = None
         self._error: Exception | None = None
@@ -119,6 +119,8 @@ class Fanout:
     async def _open(self) -> None:
         """Read the journal (in a thread: it may hold a million lines); set up the parts."""
         options, journal = self._options, None
+        self._slots = anyio.CapacityLimiter(options.concurrency or self._concurrency.limit)
+        self._intake_scope = anyio.CancelScope()
         if self.report.journal is not None:
             journal = Journal(self.report.journal, self._template.api, fingerprint(self._template))
             resend = options.resend_unknown

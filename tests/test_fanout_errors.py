@@ -168,3 +168,11 @@ def test_the_report_summary_names_skipped_and_repeated_targets() -> None:
     assert report.eta is None and FanoutReport(api="group").rate == 0.0
     assert report.quota_use == 5 / (20 * 3)  # a window at once, then 20/s for 2 s
     assert FanoutReport(api="group").quota_use is None
+
+
+def test_a_fanout_can_be_built_outside_an_event_loop_and_run_later() -> None:
+    api = MockAPI()
+    fanout = api.client().fanout_group(["g1", "g2"], **MESSAGE)
+    assert fanout.report.sent == 0 and not fanout.report.done
+    report = anyio.run(fanout.run)
+    assert report.sent == 2 and report.complete
