@@ -13,6 +13,7 @@ from ._exceptions import (
     RejectedError,
     RongCloudError,
 )
+from ._fanout import Fanout
 from ._limiter import Limiter, Quota
 from ._messages import (
     CommandMessage,
@@ -30,6 +31,7 @@ from ._messages import (
     UserInfo,
     VoiceMessage,
 )
+from ._outcomes import TargetOutcome
 from ._push import (
     APNsPush,
     FCMPush,
@@ -41,7 +43,9 @@ from ._push import (
     VivoPush,
     XiaomiPush,
 )
+from ._report import FanoutAborted, FanoutReport
 from ._response import PublishResult
+from ._sliding_log import SlidingWindowLimiter
 
 __version__ = "0.1.0"
 
@@ -53,6 +57,9 @@ __all__ = [
     "ConnectionFailedError",
     "DeliveryUnknownError",
     "FCMPush",
+    "Fanout",
+    "FanoutAborted",
+    "FanoutReport",
     "FileMessage",
     "GIFMessage",
     "HonorPush",
@@ -79,6 +86,8 @@ __all__ = [
     "RongCloud",
     "RongCloudError",
     "SightMessage",
+    "SlidingWindowLimiter",
+    "TargetOutcome",
     "TextMessage",
     "UserInfo",
     "VivoPush",

@@ -30,6 +30,7 @@ from ._push import PushExt
 from ._request import Api, PreparedRequest, Template, chatroom_template, group_template
 from ._response import PublishResult, decode, parse_retry_after
 from ._signing import Credentials
+from ._sliding_log import SlidingWindowLimiter
 from ._transport import Hosts, post
 from ._validation import Content
 
@@ -100,7 +101,9 @@ class RongCloud:
         )
         self._quotas = self._make_quotas(rate_limits)
         self._owns_limiter = limiter is None
-        self._limiter = limiter if limiter is not None or rate_limits is None else _default()
+        self._limiter: Limiter | None = None
+        if rate_limits is not None:
+            self._limiter = limiter or SlidingWindowLimiter()
 
     def _make_quotas(self, limits: RateLimits | None) -> dict[Api, Quota]:
         if limits is None:
@@ -341,9 +344,3 @@ class RongCloud:
     def _fanout(self, template: Template, targets: Targets, options: FanoutOptions) -> Fanout:
         quota = self._quotas.get(template.api)
         return Fanout(self._send, template, targets, quota=quota, options=options)
-
-
-def _default() -> Limiter:
-    from ._sliding_log import SlidingWindowLimiter
-
-    return SlidingWindowLimiter()
