@@ -245,13 +245,14 @@ class RongCloud:
     async def _attempt(
         self, request: PreparedRequest, url: str, quota: Quota | None
     ) -> PublishResult:
+        departure = None
         if quota is not None and self._limiter is not None:
-            await self._limiter.acquire(quota, request.cost)
+            departure = await self._limiter.acquire(quota, request.cost)
         # Signed after the wait, so the timestamp is fresh however long the queue was.
         headers = self._credentials.headers()
         headers["Content-Type"] = _CONTENT_TYPE
         headers["X-Request-ID"] = request.request_id
-        response = await post(self._http, url, request, headers, self._timeout)
+        response = await post(self._http, url, request, headers, self._timeout, departure)
         retry_after = parse_retry_after(response.headers)
         return decode(request, response.status_code, response.content, retry_after)
 

@@ -1,10 +1,11 @@
 """The contract between the client and a rate limiter, so backends can be swapped.
 
-The client calls `acquire(quota, cost)` as late as it can (just before the bytes go out),
-and treats the return as "these `cost` units leave now". When the server still answers
-429/1008 it calls `pause(quota, seconds)` so that every sender of that quota holds off.
-The in-process sliding-log limiter, the Redis limiter and the aiolimiter adapter implement it;
-so can a user's own class.
+The client calls `acquire(quota, cost)` as late as it can (just before the request is
+handed to the connection pool) and treats the return as "these `cost` units leave now"; if
+the limiter returns a `Departure`, the client also reports the instant the bytes really go
+out. When the server still answers 429/1008 it calls `pause(quota, seconds)` so that every
+sender of that quota holds off. The in-process sliding-log limiter, the Redis limiter and
+the aiolimiter adapter implement it; so can a user's own class.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Limiter", "Quota"]
+__all__ = ["Departure", "Limiter", "Quota"]
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,24 @@ class Quota:
     window: float = 1.0
 
 
+class Departure(Protocol):
+    """Handle on units just acquired, for a limiter that can count them from the true instant."""
+
+    def leaving(self) -> None:
+        """The request's first byte is being written now (its connection was ready)."""
+        ...
+
+
 @runtime_checkable
 class Limiter(Protocol):
     """A rate limiter the client can share between any number of tasks."""
 
-    async def acquire(self, quota: Quota, cost: int) -> None:
+    async def acquire(self, quota: Quota, cost: int) -> Departure | None:
         """Wait until `cost` units of `quota` may leave now, and count them as sent.
 
         `1 <= cost <= quota.limit`. A task cancelled while waiting must take no units.
+        May return a `Departure`: the client then calls `leaving()` when the bytes really
+        go out (after a new connection was opened, say), so later sends are spaced from then.
         """
         ...
 

@@ -4,7 +4,7 @@ No clocks, no tasks: every method takes the current time `now` (seconds, monoton
 caller, so the rules can be tested and simulated exactly. `_sliding_log` adds the waiting.
 
 State of one quota:
-- the log: `(left_at, cost)` of every release in the last `span` seconds, oldest first;
+- the log: `(left_at, ticket)` of every release in the last `span` seconds, oldest first;
 - the queue: waiting tickets in arrival order, each counting the units that overtook it;
 - the instant of the last release (for pacing) and a pause deadline (after a 429).
 
@@ -51,7 +51,7 @@ class Schedule:
         self.span = span
         self.overtake = overtake
         self.interval = interval
-        self._log: deque[tuple[float, int]] = deque()
+        self._log: deque[tuple[float, Ticket]] = deque()
         self._used = 0
         self._queue: list[Ticket] = []
         self._last = -math.inf
@@ -108,9 +108,22 @@ class Schedule:
         for earlier in self._queue[:index]:
             earlier.overtaken += ticket.cost
         del self._queue[index]
-        self._log.append((now, ticket.cost))
+        self._log.append((now, ticket))
         self._used += ticket.cost
         self._last = now
+
+    def restamp(self, ticket: Ticket, now: float) -> None:
+        """`ticket`, taken earlier, really left at `now` (e.g. after opening a connection).
+
+        Its units count from `now` on: windows that end before `now` lose them (they were
+        checked with them, so stay within the limit) and later releases are checked against
+        the true instant, which keeps their arrivals a full span apart from this one.
+        """
+        self._expire(now)
+        kept = [entry for entry in self._log if entry[1] is not ticket]
+        if len(kept) == len(self._log):
+            self._used += ticket.cost  # it had expired already: count it again from now
+        self._log = deque(sorted((*kept, (now, ticket)), key=lambda entry: entry[0]))
 
     def next_change(self, now: float) -> float:
         """The earliest instant after `now` at which `pick` may answer differently on its own
@@ -127,4 +140,4 @@ class Schedule:
         # A release at t counts in every window (x - span, x] with t <= x < t + span.
         log = self._log
         while log and log[0][0] + self.span <= now:
-            self._used -= log.popleft()[1]
+            self._used -= log.popleft()[1].cost

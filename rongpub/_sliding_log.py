@@ -101,10 +101,11 @@ class SlidingWindowLimiter:
         self._spacing = spacing
         self._lanes: dict[tuple[str, str], _Lane] = {}
 
-    async def acquire(self, quota: Quota, cost: int) -> None:
+    async def acquire(self, quota: Quota, cost: int) -> _Departure:
         """Wait until `cost` units of `quota` may leave now, and count them as sent now.
 
-        Raises `InvalidRequestError` unless `1 <= cost <= quota.limit`.
+        Returns a handle whose `leaving()` moves the units to the instant the request's
+        bytes really go out. Raises `InvalidRequestError` unless `1 <= cost <= quota.limit`.
         """
         await anyio.lowlevel.checkpoint_if_cancelled()
         lane = self._lane(quota)
@@ -116,6 +117,7 @@ class SlidingWindowLimiter:
         finally:
             if not granted:
                 lane.withdraw(ticket)
+        return _Departure(lane, ticket)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         """Hold every sender of `quota` for `seconds` from now (`None`: one window + margin)."""
@@ -184,6 +186,11 @@ class _Lane:
         self._schedule.withdraw(ticket)
         self._kick(self._clock())
 
+    def restamp(self, ticket: Ticket) -> None:
+        now = self._clock()
+        self._schedule.restamp(ticket, now)
+        self._kick(now)
+
     def pause(self, seconds: float | None) -> None:
         now = self._clock()
         hold = self._schedule.span if seconds is None else max(0.0, seconds)
@@ -220,3 +227,24 @@ class _Lane:
         scope = self._scopes.get(ticket)
         if scope is not None:
             scope.cancel()
+
+
+class _Departure:
+    """Units taken by one `acquire`; `leaving()` re-dates them once, when the bytes go out.
+
+    A request that first waits for a new connection leaves later than its grant; counting
+    it from the grant would let the next window's sends reach the server less than a window
+    after it (measured: 943 ms apart for sends granted 1,010 ms apart, and a 429).
+    """
+
+    __slots__ = ("_lane", "_ticket")
+
+    def __init__(self, lane: _Lane, ticket: Ticket) -> None:
+        self._lane: _Lane | None = lane
+        self._ticket = ticket
+
+    def leaving(self) -> None:
+        """The request is being written now; later calls do nothing."""
+        if self._lane is not None:
+            self._lane.restamp(self._ticket)
+            self._lane = None

@@ -9,12 +9,14 @@ failure moves subsequent calls at most once per cooldown (as the official Go SDK
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import httpx
 
 from ._constants import FAILOVER_COOLDOWN
 from ._exceptions import ConnectionFailedError, DeliveryUnknownError, InvalidRequestError
+from ._limiter import Departure
 from ._request import PreparedRequest
 
 __all__ = ["Hosts", "post"]
@@ -76,17 +78,37 @@ class Hosts:
         self._switched_at = self._clock()
 
 
+def _trace(departure: Departure) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """An httpcore trace hook telling the limiter when the request's headers are written."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            departure.leaving()
+
+    return trace
+
+
 async def post(
     client: httpx.AsyncClient,
     base_url: str,
     request: PreparedRequest,
     headers: dict[str, str],
     timeout: httpx.Timeout,
+    departure: Departure | None = None,
 ) -> httpx.Response:
-    """POST `request` to `base_url`; httpx errors become rongpub's two transport errors."""
+    """POST `request` to `base_url`; httpx errors become rongpub's two transport errors.
+
+    With a `departure`, the limiter learns the instant the bytes go out (httpx's own
+    transport reports it; other transports do not, and the grant instant stands).
+    """
+    extensions = None if departure is None else {"trace": _trace(departure)}
     try:
         return await client.post(
-            base_url + request.path, content=request.body, headers=headers, timeout=timeout
+            base_url + request.path,
+            content=request.body,
+            headers=headers,
+            timeout=timeout,
+            extensions=extensions,
         )
     except _NOT_SENT as exc:
         raise ConnectionFailedError(

@@ -1,0 +1,82 @@
+"""Units are counted from the instant the request really leaves, not from the grant."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from rongpub import Quota, RateLimits, RongCloud, TextMessage
+from rongpub._schedule import Schedule
+from rongpub.emulator import Emulator, serve
+
+
+def schedule() -> Schedule:
+    return Schedule(limit=2, span=1.0, overtake=0, interval=0.0)
+
+
+def test_a_late_departure_holds_its_units_until_a_span_after_it_left() -> None:
+    plan = schedule()
+    first = plan.enqueue(2)
+    plan.take(first, 0.0)
+    plan.restamp(first, 0.06)  # the connection took 60 ms to open
+    second = plan.enqueue(1)
+    assert plan.pick(1.03) is None  # granted 1.03 s after the grant, but 0.97 s after it left
+    assert plan.next_change(1.03) == pytest.approx(1.06)
+    assert plan.pick(1.06) is second
+
+
+def test_a_departure_after_its_entry_expired_is_counted_again() -> None:
+    plan = schedule()
+    first = plan.enqueue(2)
+    plan.take(first, 0.0)
+    plan.restamp(first, 1.5)
+    assert plan.used(1.5) == 2
+    assert plan.used(2.49) == 2
+    assert plan.used(2.5) == 0
+
+
+def test_restamping_keeps_the_log_in_time_order() -> None:
+    plan = Schedule(limit=3, span=1.0, overtake=0, interval=0.0)
+    early, late = plan.enqueue(1), plan.enqueue(1)
+    plan.take(early, 0.0)
+    plan.take(late, 0.01)
+    plan.restamp(early, 0.05)
+    assert plan.used(1.02) == 1  # `late` expired at 1.01, `early` counts until 1.05
+    assert plan.used(1.05) == 0
+
+
+class RecordingLimiter:
+    """Grants at once and records when the client reports the bytes leaving."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def acquire(self, quota: Quota, cost: int) -> RecordingLimiter:
+        self.events.append("acquire")
+        return self
+
+    def leaving(self) -> None:
+        self.events.append("leaving")
+
+    async def pause(self, quota: Quota, seconds: float | None) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.anyio
+async def test_the_client_reports_when_the_bytes_leave() -> None:
+    limiter = RecordingLimiter()
+    emulator = Emulator({"k": "s"})
+    async with (
+        serve(emulator) as server,
+        RongCloud(
+            "k", "s", base_urls=[server.url], rate_limits=RateLimits(), limiter=limiter
+        ) as rc,
+    ):
+        for _ in range(2):
+            await rc.publish_group(
+                from_user_id="u", group_ids=["g"], content=TextMessage(content="x")
+            )
+    assert limiter.events == ["acquire", "leaving", "acquire", "leaving"]
