@@ -26,6 +26,7 @@ from aiolimiter import AsyncLimiter
 
 from rongpub import Quota, RateLimitedError, RateLimits, RongCloud, RongCloudError, TextMessage
 from rongpub._constants import CHATROOM_PUBLISH_PATH, GROUP_PUBLISH_PATH
+from rongpub._limiter import Departure
 from rongpub._sliding_log import SlidingWindowLimiter
 
 __all__ = ["Tally", "naive", "rongpub"]
@@ -85,8 +86,10 @@ class _Noting:
         self._read = anyio.current_time()
         return self._read
 
-    async def acquire(self, quota: Quota, cost: int) -> None:
-        await self._inner.acquire(quota, cost)
+    async def acquire(self, quota: Quota, cost: int) -> _Leaving:
+        return _Leaving(self, await self._inner.acquire(quota, cost), cost)
+
+    def note(self, cost: int) -> None:
         self._tally.left.append((self._read + self._offset, cost))
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
@@ -94,6 +97,17 @@ class _Noting:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class _Leaving:
+    """Passes the client's "bytes leaving now" to the limiter, then notes that instant."""
+
+    def __init__(self, noting: _Noting, inner: Departure, cost: int) -> None:
+        self._noting, self._inner, self._cost = noting, inner, cost
+
+    def leaving(self) -> None:
+        self._inner.leaving()
+        self._noting.note(self._cost)
 
 
 async def rongpub(
