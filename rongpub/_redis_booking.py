@@ -41,21 +41,26 @@ Sleep = Callable[[float], Awaitable[object]]
 class Booker:
     """Books, waits out and gives back reservations through a `RedisStore`.
 
-    `timeout`: seconds one Redis call may take. `spacing`: pacing (see `RedisStore.reserve`).
+    `timeout`: seconds one Redis call may take. `spacing`, `slack`: see `RedisStore.reserve`.
     `sleep`: how to wait, in seconds (injectable for tests).
     """
 
-    def __init__(self, store: RedisStore, *, timeout: float, spacing: float, sleep: Sleep) -> None:
+    def __init__(
+        self, store: RedisStore, *, timeout: float, spacing: float, slack: float, sleep: Sleep
+    ) -> None:
         self._store = store
         self._timeout = timeout
         self._spacing = spacing
+        self._slack = slack
         self._sleep = sleep
 
     async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> None:
         """Return when `cost` units of `quota` may leave; `LimiterUnavailableError` if Redis
         fails (its entries then expire with their window)."""
         member = self._store.new_member(cost)
-        reserve = partial(self._store.reserve, keys, quota, member, spacing=self._spacing)
+        reserve = partial(
+            self._store.reserve, keys, quota, member, spacing=self._spacing, slack=self._slack
+        )
         try:
             booking = await self.call(reserve)
             await self._sleep(booking.delay)

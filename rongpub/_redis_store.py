@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from ._limiter import Quota
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ class RedisStore:
         self.client = client
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
+        self._loading = anyio.Lock()
+        self._loaded = False
         # Members are unique per reservation: a per-store random prefix and a counter.
         self._prefix = secrets.token_hex(6)
         self._counter = itertools.count()
@@ -77,7 +81,13 @@ class RedisStore:
         return f"{self._prefix}.{next(self._counter)}:{cost}"
 
     async def reserve(
-        self, keys: QuotaKeys, quota: Quota, member: str, *, spacing: float = 0.0
+        self,
+        keys: QuotaKeys,
+        quota: Quota,
+        member: str,
+        *,
+        spacing: float = 0.0,
+        slack: float = 0.0,
     ) -> Booking:
         """Book `member`'s units (its suffix).
 
@@ -86,9 +96,10 @@ class RedisStore:
         returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
-        width = round((quota.window + quota.margin) * _MICROS)
+        width = round((quota.window + quota.margin + slack) * _MICROS)
         gap = round(spacing * width / quota.limit)
         args: list[int | str] = [quota.limit, cost, width, member, gap]
+        await self._load()
         reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)
         delay, instant = (int(x) for x in reply)
         return Booking(member=member, instant=instant, delay=delay / _MICROS)
@@ -100,6 +111,15 @@ class RedisStore:
         """
         reply: Any = await self._pause(keys=[keys.pause], args=[round(seconds * _MICROS)])
         return int(reply[0]) / _MICROS
+
+    async def _load(self) -> None:
+        # Once per store, so that tasks starting together do not all meet NOSCRIPT and load
+        # the script each (redis-py reloads it by itself after a Redis restart).
+        if not self._loaded:
+            async with self._loading:
+                if not self._loaded:
+                    await self.client.script_load(_RESERVE)
+                    self._loaded = True
 
     async def give_back(self, keys: QuotaKeys, *members: str) -> None:
         """Remove reservations whose units will not be sent."""

@@ -49,7 +49,10 @@ __all__ = ["RedisLimiter"]
 DEFAULT_REDIS_TIMEOUT: Final = 1.0
 #: Seconds a fallback limiter serves alone after Redis failed, before Redis is tried again.
 DEFAULT_RETRY_INTERVAL: Final = 1.0
-#: Prefix of every key and channel the limiter uses.
+#: Seconds added to `window + margin` between bookings that share a window: a booking is
+#: sent when its process wakes up, and a busy event loop wakes late (see `_redis_booking`).
+DEFAULT_SLACK: Final = 0.02
+#: Prefix of every key the limiter uses.
 DEFAULT_NAMESPACE: Final = "rongpub"
 
 
@@ -64,6 +67,8 @@ class RedisLimiter:
     serves before Redis is tried again. `namespace`: prefix of every key.
     `spacing`: least gap between two reservations of a quota, as a fraction of
     `(window + margin) / limit` seconds (as the in-process limiter; 0 = none).
+    `slack`: seconds added to `window + margin` for the lateness of a waking process
+    (the quota used is at most `window / (window + margin + slack)`).
     `sleep`: how to wait, in seconds (for tests).
     """
 
@@ -76,11 +81,15 @@ class RedisLimiter:
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
         spacing: float = DEFAULT_SPACING,
+        slack: float = DEFAULT_SLACK,
         sleep: Sleep = anyio.sleep,
     ) -> None:
         if not 0 <= spacing < 1:
             raise InvalidRequestError("spacing", "must be in [0, 1)")
-        self._booker = Booker(RedisStore(client), timeout=timeout, spacing=spacing, sleep=sleep)
+        if not 0 <= slack < 1:
+            raise InvalidRequestError("slack", "must be in [0, 1) seconds")
+        store = RedisStore(client)
+        self._booker = Booker(store, timeout=timeout, spacing=spacing, slack=slack, sleep=sleep)
         self._outage = Outage(fallback, retry_interval)
         self._namespace = namespace
         self._keys: dict[Quota, QuotaKeys] = {}
@@ -96,6 +105,7 @@ class RedisLimiter:
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
         spacing: float = DEFAULT_SPACING,
+        slack: float = DEFAULT_SLACK,
         sleep: Sleep = anyio.sleep,
         **redis_options: Any,
     ) -> RedisLimiter:
@@ -116,6 +126,7 @@ class RedisLimiter:
             retry_interval=retry_interval,
             namespace=namespace,
             spacing=spacing,
+            slack=slack,
             sleep=sleep,
         )
         limiter._owned_client = client

@@ -154,7 +154,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     _Counted.calls = 0
     inner: Limiter = SlidingWindowLimiter()
     if spec["shared"]:
-        inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), fallback=None)
+        slack = {"slack": spec["slack"]} if "slack" in spec else {}
+        inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), **slack)
     limiter = Noting(inner)
     client = RongCloud(
         spec["app_key"],

@@ -48,6 +48,7 @@ async def make_limiter(redis_url: str) -> AsyncIterator[Factory]:
     clients: list[Redis] = []
 
     def make(**options: Any) -> RedisLimiter:
+        options.setdefault("slack", 0.0)  # windows of exactly window + margin, unless asked
         clients.append(Redis.from_url(redis_url))
         made.append(RedisLimiter(clients[-1], **options))
         return made[-1]
@@ -115,6 +116,18 @@ async def test_a_pause_holds_later_bookings_but_not_those_already_made(
     assert 4.5 < sleeps.delays[1] <= 5.0
 
 
+@pytest.mark.parametrize("slack", [0.0, 0.25])
+async def test_bookings_sharing_a_window_are_window_margin_and_slack_apart(
+    make_limiter: Factory, slack: float
+) -> None:
+    quota = new_quota(1, margin=0.125)
+    sleeps = Sleeps()
+    limiter = make_limiter(sleep=sleeps, slack=slack)
+    await limiter.acquire(quota, 1)
+    await limiter.acquire(quota, 1)
+    assert 1.125 + slack - 0.1 < sleeps.delays[1] <= 1.125 + slack
+
+
 async def test_a_shorter_pause_does_not_cut_a_longer_one(make_limiter: Factory) -> None:
     quota = new_quota(5)
     limiter = make_limiter()
@@ -175,7 +188,8 @@ async def test_a_client_given_by_the_caller_stays_open(redis: Redis) -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("fallback", "elsewhere"), ("spacing", 1.0), ("spacing", -0.1)]
+    ("option", "value"),
+    [("fallback", "elsewhere"), ("spacing", 1.0), ("spacing", -0.1), ("slack", -0.01)],
 )
 async def test_bad_options_are_refused(redis: Redis, option: str, value: object) -> None:
     with pytest.raises(InvalidRequestError, match=option):
