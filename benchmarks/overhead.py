@@ -102,7 +102,7 @@ def _spawn(
 
 def measure(*, quick: bool) -> dict[str, Any]:
     """Run the suite; returns its JSON section (also printed as a table)."""
-    repeats, timing = (1, (0.2, 0.4)) if quick else (3, (0.5, 3.0))
+    repeats, timing = (1, (0.15, 0.3)) if quick else (3, (0.5, 3.0))
     runs: dict[str, dict[int, list[Sample]]] = defaultdict(lambda: defaultdict(list))
     asynchronous = [client for client in _CLIENTS if client != OFFICIAL]
     with fast_server() as server:

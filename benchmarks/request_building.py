@@ -112,29 +112,31 @@ def _official(api: str) -> Callable[[], object]:
     return lambda: module.send(SENDER, ROOM, "RC:TxtMsg", content)
 
 
-def _time_us(function: Callable[[], object], repeats: int) -> float:
-    """Best-of-`repeats` microseconds per call (timeit's advice: the minimum is the signal)."""
+def _time_us(function: Callable[[], object], repeats: int, budget: float) -> float:
+    """Best-of-`repeats` microseconds per call, each repeat about `budget` seconds long
+    (timeit's advice: the minimum is the signal, the rest is interference)."""
     timer = timeit.Timer(function)
-    number, _ = timer.autorange()
+    once = max(timer.timeit(number=1), 1e-7)
+    number = max(1, int(budget / once))
     return min(timer.repeat(repeat=repeats, number=number)) / number * 1e6
 
 
 def measure(*, quick: bool) -> dict[str, Any]:
     """Run the suite; returns its JSON section (also printed as a table)."""
-    repeats = 2 if quick else 7
+    repeats, budget = (3, 0.05) if quick else (7, 0.2)
     credentials = Credentials(KEY, SECRET)
     rows: list[dict[str, Any]] = []
     for api in ("group", "chatroom"):
         ours, base = _rongpub(api, credentials), _stdlib(api)
         if ours()[0] != base()[0]:
             raise AssertionError(f"{api}: the stdlib baseline does not build rongpub's bytes")
-        base_us = _time_us(base, repeats)
+        base_us = _time_us(base, repeats, budget)
         for name, function in (
             (BASELINE, base),
             ("rongpub (msgspec)", ours),
             ("rc-server-sdk", _official(api)),
         ):
-            us = base_us if name == BASELINE else _time_us(function, repeats)
+            us = base_us if name == BASELINE else _time_us(function, repeats, budget)
             rows.append({"api": api, "path": name, "us": us, "ratio": ratio(us, base_us)})
     print(
         table(
