@@ -11,18 +11,22 @@ State of one quota:
 `pick(now)` answers "which ticket may leave now?":
 1. nothing leaves while paused, or sooner than `interval` after the previous release;
 2. the head of the queue leaves as soon as its cost fits: `used + cost <= limit`;
-3. otherwise a later ticket whose cost fits may leave first, but only if every ticket it would
-   overtake has been overtaken by fewer than `overtake - cost` units so far (its *budget*).
+3. otherwise the largest later ticket (the oldest among equals) whose cost fits may leave first,
+   but only if no ticket it would overtake has then been overtaken by more than `overtake`
+   units in total (its *budget*).
 
 Rule 2 is the exact log: the caller records a release at the instant it really happens, so
 every release is checked against the window `(now - span, now]` that ends at it. Rule 3 exists
 because strict FIFO wastes quota: while a 3-unit head waits for a third unit to expire, the two
 free units sit idle. Letting small later sends use them, within a budget, recovers that quota
-without starving anyone (see `SlidingWindowLimiter` for the argument and the figures).
+without starving anyone (see `SlidingWindowLimiter` for the argument and the figures). Taking
+the largest that fits fills the idle units in one release and keeps small sends from jumping
+the queue more often than they must.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -93,14 +97,8 @@ class Schedule:
         if not self._queue or now < self._paused_until or now < self._last + self.interval:
             return None
         free = self.limit - self.used(now)
-        budget = math.inf  # nobody is ahead of the head
-        for ticket in self._queue:
-            if ticket.cost <= free and ticket.cost <= budget:
-                return ticket
-            budget = min(budget, self.overtake - ticket.overtaken)
-            if budget < 1 or free < 1:
-                return None
-        return None
+        head = self._queue[0]
+        return head if head.cost <= free else self._overtaker(free)
 
     def take(self, ticket: Ticket, now: float) -> None:
         """Record that `ticket` left at `now` (the instant it really did); `now` never decreases."""
@@ -135,6 +133,22 @@ class Schedule:
             return gate
         self._expire(now)
         return self._log[0][0] + self.span if self._log else now
+
+    def _overtaker(self, free: int) -> Ticket | None:
+        """The largest later ticket that fits in `free` units and in the budget of every
+        ticket ahead of it; the oldest among equals."""
+        best: Ticket | None = None
+        budget = self.overtake - self._queue[0].overtaken
+        for ticket in itertools.islice(self._queue, 1, None):
+            room = min(free, budget)
+            if room < 1:
+                break
+            if ticket.cost <= room and (best is None or ticket.cost > best.cost):
+                best = ticket
+                if ticket.cost == room:  # room only shrinks further back: none fits better
+                    break
+            budget = min(budget, self.overtake - ticket.overtaken)
+        return best
 
     def _expire(self, now: float) -> None:
         # A release at t counts in every window (x - span, x] with t <= x < t + span.

@@ -26,9 +26,11 @@ rule, letting a later request go only if it delays no earlier one's reservation 
 backfilling), reached just 97.6-98.3%: with paced releases nearly every idle unit is one that
 some earlier reservation within the next window needs, so with the margin it misses 98%.
 
-Pacing. Releases of one quota are at least `spacing * span / limit` seconds apart, so a freed
-window's worth of quota trickles out instead of leaving at once (requests released together
-queue for CPU inside the client and reach the server smeared over tens of milliseconds).
+Pacing. Releases of one quota are at least `interval` apart (default: half the mean interval
+per unit, `span / (2 * limit)`, at most 5 ms), so a freed window's worth of quota trickles out
+instead of leaving at once (requests released together queue for CPU inside the client and
+reach the server smeared over tens of milliseconds); a few milliseconds let each request's own
+CPU work finish before the next is released.
 
 Cancellation. A waiting task holds only its place in the queue; if it is cancelled its place is
 withdrawn before the exception propagates, it took no units, and whoever may go next is woken.
@@ -56,8 +58,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: Windows' worth of later units that may overtake one waiting request (see "Fairness").
 DEFAULT_OVERTAKE = 2.0
-#: Fraction of the mean per-unit interval (`span / limit`) kept between two releases.
-DEFAULT_SPACING = 0.5
+#: Seconds kept between two releases of one quota at most (see "Pacing").
+MAX_INTERVAL = 0.005
 
 
 async def _anyio_sleep(seconds: float) -> None:
@@ -78,9 +80,9 @@ class SlidingWindowLimiter:
     (default: `anyio.sleep`). Inject both to drive the limiter on a fake clock.
     `overtake`: windows' worth of later units that may go ahead of one waiting request
     (default 2.0 = `2 * limit` units; 0 = strict FIFO, which leaves 3-4% of the quota unused).
-    `spacing`: minimum gap between two releases of one quota, as a fraction of
-    `(window + margin) / limit` seconds (default 0.5; 0 = no pacing); below 1 it never caps
-    the rate.
+    `interval`: minimum seconds between two releases of one quota (default `None`: half the
+    mean interval per unit, at most 5 ms; 0 = no pacing). Keep it below `window / limit` or
+    it caps the rate.
     """
 
     def __init__(
@@ -89,16 +91,16 @@ class SlidingWindowLimiter:
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         overtake: float = DEFAULT_OVERTAKE,
-        spacing: float = DEFAULT_SPACING,
+        interval: float | None = None,
     ) -> None:
         if overtake < 0:
             raise InvalidRequestError("overtake", "must not be negative")
-        if not 0 <= spacing < 1:
-            raise InvalidRequestError("spacing", "must be in [0, 1)")
+        if interval is not None and interval < 0:
+            raise InvalidRequestError("interval", "must not be negative")
         self._clock = clock or anyio.current_time
         self._sleep = sleep or _anyio_sleep
         self._overtake = overtake
-        self._spacing = spacing
+        self._interval = interval
         self._lanes: dict[tuple[str, str], _Lane] = {}
 
     async def acquire(self, quota: Quota, cost: int) -> _Departure:
@@ -148,7 +150,9 @@ class SlidingWindowLimiter:
             limit=quota.limit,
             span=span,
             overtake=math.floor(self._overtake * quota.limit),
-            interval=self._spacing * span / quota.limit,
+            interval=min(MAX_INTERVAL, span / (2 * quota.limit))
+            if self._interval is None
+            else self._interval,
         )
 
 

@@ -32,7 +32,7 @@ class Scenario:
     limit: int
     margin: float
     overtake: float
-    spacing: float
+    interval: float | None
     lateness: float
     seed: int
     requests: list[Request]
@@ -69,7 +69,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         limit=limit,
         margin=draw(st.sampled_from([0.0, 0.01, 0.25])),
         overtake=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
-        spacing=draw(st.sampled_from([0.0, 0.5])),
+        interval=draw(st.sampled_from([0.0, None, 0.05])),
         lateness=draw(st.sampled_from([0.0, 0.003, 0.05])),
         seed=draw(st.integers(0, 2**16)),
         requests=draw(st.lists(request, min_size=1, max_size=25)),
@@ -81,7 +81,7 @@ async def play(scenario: Scenario) -> Trace:
     rng = random.Random(scenario.seed)
     fake = FakeTime(lateness=lambda: rng.uniform(0.0, scenario.lateness))
     limiter = SlidingWindowLimiter(
-        clock=fake.clock, sleep=fake.sleep, overtake=scenario.overtake, spacing=scenario.spacing
+        clock=fake.clock, sleep=fake.sleep, overtake=scenario.overtake, interval=scenario.interval
     )
     quota = Quota("app", "group", scenario.limit, scenario.margin)
     trace = Trace()

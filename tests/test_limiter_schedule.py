@@ -74,6 +74,15 @@ def test_an_overtaker_larger_than_the_smallest_budget_waits() -> None:
     assert [head.overtaken, mid.overtaken, big_tail.overtaken] == [1, 3, 1]
 
 
+def test_the_largest_later_request_that_fits_overtakes_first() -> None:
+    s = schedule(limit=4, overtake=8)
+    s.take(s.enqueue(2), 0.0)
+    head, one, two, other_two = s.enqueue(3), s.enqueue(1), s.enqueue(2), s.enqueue(2)
+    assert s.pick(0.1) is two  # fills both free units; the oldest of the two that do
+    s.take(two, 0.1)
+    assert [head.overtaken, one.overtaken, other_two.overtaken] == [2, 2, 0]
+
+
 def test_pacing_keeps_releases_apart() -> None:
     s = schedule(limit=10, interval=0.05)
     a, b = s.enqueue(1), s.enqueue(1)

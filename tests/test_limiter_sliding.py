@@ -16,9 +16,11 @@ pytestmark = pytest.mark.anyio
 GROUP = Quota("app", "group", 3)
 
 
-def limiter(fake: FakeTime, *, overtake: float = 0.0, spacing: float = 0.0) -> SlidingWindowLimiter:
+def limiter(
+    fake: FakeTime, *, overtake: float = 0.0, interval: float | None = 0.0
+) -> SlidingWindowLimiter:
     return SlidingWindowLimiter(
-        clock=fake.clock, sleep=fake.sleep, overtake=overtake, spacing=spacing
+        clock=fake.clock, sleep=fake.sleep, overtake=overtake, interval=interval
     )
 
 
@@ -109,11 +111,24 @@ async def test_later_sends_overtake_by_at_most_the_budget() -> None:
 
 async def test_releases_are_paced() -> None:
     fake = FakeTime()
-    lim = limiter(fake, spacing=0.5)  # 0.5 * 1 s / 10 = 50 ms apart
+    lim = limiter(fake, interval=0.05)
     log: list[tuple[str, float]] = []
     quota = Quota("app", "chatroom", 10)
     await drive(fake, *[sender(fake, lim, log, name, 1, quota=quota) for name in "abc"])
     assert [t for _, t in log] == pytest.approx([0.0, 0.05, 0.1])
+
+
+async def test_default_pacing_is_half_the_unit_interval_at_most_5_ms() -> None:
+    fake = FakeTime()
+    lim = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep)
+    log: list[tuple[str, float]] = []
+    slow, fast = Quota("app", "group", 20), Quota("app", "chatroom", 1000)
+    jobs = [sender(fake, lim, log, f"g{i}", 1, quota=slow) for i in range(2)]
+    jobs += [sender(fake, lim, log, f"c{i}", 1, quota=fast) for i in range(2)]
+    await drive(fake, *jobs)
+    times = dict(log)
+    assert times["g1"] - times["g0"] == pytest.approx(0.005)  # 1 s / 40 = 25 ms, capped
+    assert times["c1"] - times["c0"] == pytest.approx(1 / 2000)
 
 
 async def test_a_cancelled_waiter_takes_nothing_and_blocks_nobody() -> None:
@@ -188,7 +203,7 @@ async def test_cost_must_fit_the_limit(cost: int) -> None:
 
 
 async def test_real_clock_and_sleep_by_default() -> None:
-    lim = SlidingWindowLimiter(spacing=0.0)  # nothing waits: no real sleeping in a unit test
+    lim = SlidingWindowLimiter(interval=0.0)  # nothing waits: no real sleeping in a unit test
     await lim.acquire(GROUP, 2)
     await lim.pause(GROUP, 0.0)
     await lim.acquire(GROUP, 1)
@@ -196,7 +211,7 @@ async def test_real_clock_and_sleep_by_default() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "kwargs"), [("overtake", {"overtake": -1.0}), ("spacing", {"spacing": 1.0})]
+    ("field", "kwargs"), [("overtake", {"overtake": -1.0}), ("interval", {"interval": -1.0})]
 )
 async def test_settings_are_checked(field: str, kwargs: dict[str, float]) -> None:
     with pytest.raises(InvalidRequestError, match=field):
