@@ -86,18 +86,18 @@ class RedisStore:
         quota: Quota,
         member: str,
         *,
-        spacing: float = 0.0,
+        interval: float = 0.0,
         slack: float = 0.0,
     ) -> Booking:
         """Book `member`'s units (its suffix).
 
-        `spacing`: least gap after the newest reservation, as a fraction of
-        `(window + margin) / limit` seconds. Idempotent per member: a retried call
-        returns the reservation already made.
+        `interval`: least seconds after the newest reservation (pacing). `slack`: seconds
+        added to `window + margin` between reservations that share a window. Idempotent
+        per member: a retried call returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
         width = round((quota.window + quota.margin + slack) * _MICROS)
-        gap = round(spacing * width / quota.limit)
+        gap = round(interval * _MICROS)
         args: list[int | str] = [quota.limit, cost, width, member, gap]
         await self._load()
         reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)

@@ -41,7 +41,6 @@ from ._limiter import Quota
 from ._redis_booking import Booker, Sleep
 from ._redis_outage import Fallback, Outage
 from ._redis_store import QuotaKeys, RedisStore, quota_keys
-from ._sliding_log import DEFAULT_SPACING
 
 __all__ = ["RedisLimiter"]
 
@@ -65,8 +64,8 @@ class RedisLimiter:
     fails closed with `LimiterUnavailableError`.
     `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
     serves before Redis is tried again. `namespace`: prefix of every key.
-    `spacing`: least gap between two reservations of a quota, as a fraction of
-    `(window + margin) / limit` seconds (as the in-process limiter; 0 = none).
+    `interval`: least seconds between two bookings of a quota (default `None`: as the
+    in-process limiter, half the mean interval per unit and at most 5 ms; 0 = no pacing).
     `slack`: seconds added to `window + margin` for the lateness of a waking process
     (the quota used is at most `window / (window + margin + slack)`).
     `sleep`: how to wait, in seconds (for tests).
@@ -80,16 +79,16 @@ class RedisLimiter:
         timeout: float = DEFAULT_REDIS_TIMEOUT,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
-        spacing: float = DEFAULT_SPACING,
+        interval: float | None = None,
         slack: float = DEFAULT_SLACK,
         sleep: Sleep = anyio.sleep,
     ) -> None:
-        if not 0 <= spacing < 1:
-            raise InvalidRequestError("spacing", "must be in [0, 1)")
+        if interval is not None and interval < 0:
+            raise InvalidRequestError("interval", "must not be negative")
         if not 0 <= slack < 1:
             raise InvalidRequestError("slack", "must be in [0, 1) seconds")
         store = RedisStore(client)
-        self._booker = Booker(store, timeout=timeout, spacing=spacing, slack=slack, sleep=sleep)
+        self._booker = Booker(store, timeout=timeout, interval=interval, slack=slack, sleep=sleep)
         self._outage = Outage(fallback, retry_interval)
         self._namespace = namespace
         self._keys: dict[Quota, QuotaKeys] = {}
@@ -104,7 +103,7 @@ class RedisLimiter:
         timeout: float = DEFAULT_REDIS_TIMEOUT,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
-        spacing: float = DEFAULT_SPACING,
+        interval: float | None = None,
         slack: float = DEFAULT_SLACK,
         sleep: Sleep = anyio.sleep,
         **redis_options: Any,
@@ -125,7 +124,7 @@ class RedisLimiter:
             timeout=timeout,
             retry_interval=retry_interval,
             namespace=namespace,
-            spacing=spacing,
+            interval=interval,
             slack=slack,
             sleep=sleep,
         )

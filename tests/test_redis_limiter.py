@@ -189,7 +189,7 @@ async def test_a_client_given_by_the_caller_stays_open(redis: Redis) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("fallback", "elsewhere"), ("spacing", 1.0), ("spacing", -0.1), ("slack", -0.01)],
+    [("fallback", "elsewhere"), ("interval", -0.001), ("slack", -0.01), ("slack", 1.0)],
 )
 async def test_bad_options_are_refused(redis: Redis, option: str, value: object) -> None:
     with pytest.raises(InvalidRequestError, match=option):

@@ -6,6 +6,7 @@ no real sleeping is involved: reservations may lie seconds ahead and nobody wait
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 
 import anyio
@@ -59,7 +60,7 @@ class Clients:
         self.stores = [RedisStore(Redis.from_url(url)) for _ in range(count)]
 
     async def book_all(
-        self, quota: Quota, costs: list[int], *, spacing: float = 0.0
+        self, quota: Quota, costs: list[int], *, interval: float = 0.0
     ) -> list[Booking]:
         """Book every cost concurrently, spread over the clients."""
         keys = quota_keys("rongpub-test", quota)
@@ -67,7 +68,7 @@ class Clients:
 
         async def book(store: RedisStore, cost: int) -> None:
             member = store.new_member(cost)
-            bookings.append(await store.reserve(keys, quota, member, spacing=spacing))
+            bookings.append(await store.reserve(keys, quota, member, interval=interval))
 
         async with anyio.create_task_group() as tg:
             for index, cost in enumerate(costs):
@@ -92,15 +93,15 @@ async def clients(redis_url: str) -> AsyncIterator[Clients]:
 @given(
     limit=st.sampled_from([1, 2, 3, 5, 7, 12, 20, 100]),
     margin=st.sampled_from([0.0, 0.01, 0.25]),
-    spacing=st.sampled_from([0.0, 0.5]),
+    interval=st.sampled_from([0.0, 0.005]),
     costs=st.lists(st.integers(1, 10), min_size=1, max_size=40),
 )
 async def test_no_window_holds_more_than_the_limit(
-    clients: Clients, limit: int, margin: float, spacing: float, costs: list[int]
+    clients: Clients, limit: int, margin: float, interval: float, costs: list[int]
 ) -> None:
     quota = new_quota(limit, margin=margin)
     sizes = [min(cost, limit) for cost in costs]
-    bookings = await clients.book_all(quota, sizes, spacing=spacing)
+    bookings = await clients.book_all(quota, sizes, interval=interval)
     assert worst_window(bookings, width_us(quota)) <= limit
 
 
@@ -109,19 +110,28 @@ async def test_no_window_holds_more_than_the_limit(
 )
 @given(
     limit=st.sampled_from([1, 3, 10, 100]),
+    interval=st.sampled_from([0.0, 0.005]),
     costs=st.lists(st.integers(1, 10), min_size=1, max_size=40),
 )
 async def test_a_wait_always_ends_where_the_window_frees_up(
-    clients: Clients, limit: int, costs: list[int]
+    clients: Clients, limit: int, interval: float, costs: list[int]
 ) -> None:
-    # Tight, not only safe: a booking that waits lands on the newest instant or on the
-    # moment an earlier booking leaves the window — never later than it has to.
+    # Tight, not only safe: a booking that waits lands one pacing interval after the newest
+    # booking or where an earlier booking leaves the window — never later than it has to.
     quota = new_quota(limit)
-    bookings = await clients.book_all(quota, [min(cost, limit) for cost in costs])
+    bookings = await clients.book_all(quota, [min(c, limit) for c in costs], interval=interval)
     instants = {b.instant for b in bookings}
-    frees = {instant + width_us(quota) for instant in instants}
+    gap = round(interval * 1_000_000)
+    allowed = {i + width_us(quota) for i in instants} | {i + gap for i in instants}
     for booking in bookings:
-        assert booking.delay == 0 or booking.instant in instants | frees
+        assert booking.delay == 0 or booking.instant in allowed
+
+
+async def test_pacing_keeps_bookings_apart(clients: Clients) -> None:
+    quota = new_quota(10)
+    bookings = await clients.book_all(quota, [1] * 12, interval=0.005)
+    instants = sorted(b.instant for b in bookings)
+    assert min(b - a for a, b in itertools.pairwise(instants)) >= 5_000
 
 
 async def test_ten_room_chatroom_sends_stay_within_the_limit(clients: Clients) -> None:
