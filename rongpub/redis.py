@@ -44,8 +44,9 @@ from ._redis_store import QuotaKeys, RedisStore, quota_keys
 
 __all__ = ["RedisLimiter"]
 
-#: Seconds one Redis call may take before Redis counts as unavailable.
-DEFAULT_REDIS_TIMEOUT: Final = 1.0
+#: Seconds one Redis call may take before Redis counts as unavailable (redis-py's socket
+#: default; shorter timeouts failed healthy calls on a busy 2-core machine).
+DEFAULT_REDIS_TIMEOUT: Final = 5.0
 #: Seconds a fallback limiter serves alone after Redis failed, before Redis is tried again.
 DEFAULT_RETRY_INTERVAL: Final = 1.0
 #: Seconds added to `window + margin` between bookings that share a window: a booking is
