@@ -10,9 +10,11 @@ client = RongCloud(key, secret, rate_limits=RateLimits(group=20, chatroom=100),
 
 Each acquisition is one Lua script run by Redis (`_redis_reserve.lua`): it reads Redis's own
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
-long to wait; the caller sleeps once and sends. No window of `window + margin` seconds ever
-holds more than `limit` booked units, and bookings are served in arrival order whatever
-their size. A 429 pauses the quota in Redis: no process books an instant before it ends.
+long to wait; the caller sleeps once and sends. No window of `window + margin + slack`
+seconds ever holds more than `limit` booked units, and bookings are served in arrival order
+whatever their size; sends keep that bound as long as each process acts on its booking
+within `margin + slack` of the instant (see `_redis_booking`). A 429 pauses the quota in
+Redis: no process books an instant before the pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
