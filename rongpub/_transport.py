@@ -78,6 +78,20 @@ class Hosts:
         self._switched_at = self._clock()
 
 
+def _surely_unsent(exc: httpx.TransportError) -> bool:
+    """Whether a "not sent" error really means the request never left.
+
+    httpx's own transport raises these only before writing. Other transports may map more
+    onto them: httpx-aiohttp turns any dropped connection, even one dropped after the
+    request was written, into `ConnectTimeout`; of its errors only aiohttp's connector
+    errors (the connection was never made) are sure.
+    """
+    cause = exc.__cause__
+    if cause is None or type(cause).__module__.partition(".")[0] in ("httpcore", "httpx"):
+        return True
+    return any(base.__name__ == "ClientConnectorError" for base in type(cause).__mro__)
+
+
 def _trace(departure: Departure) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
     """An httpcore trace hook telling the limiter when the request's headers are written."""
 
@@ -111,6 +125,12 @@ async def post(
             extensions=extensions,
         )
     except _NOT_SENT as exc:
+        if not _surely_unsent(exc):
+            raise DeliveryUnknownError(
+                f"connection to {base_url} lost ({type(exc.__cause__).__name__}): the server "
+                "may have accepted the message",
+                request_id=request.request_id,
+            ) from exc
         raise ConnectionFailedError(
             f"could not reach {base_url}: {type(exc).__name__}", request_id=request.request_id
         ) from exc
