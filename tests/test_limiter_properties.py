@@ -1,5 +1,6 @@
 """Hypothesis: SlidingWindowLimiter's guarantees over random arrivals, sizes, cancellations,
-pauses and late timers, on asyncio and on trio (virtual time, nothing sleeps for real)."""
+pauses, late timers and late departures (a request re-dated when its bytes leave, as after
+opening a connection), on asyncio and on trio (virtual time, nothing sleeps for real)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Request:
     arrival: float
     cost: int
     cancel_after: float | None
+    depart_after: float | None  # None: never re-dated (a transport without the trace hook)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Scenario:
 
 @dataclass
 class Trace:
-    """What happened, in order: ("enqueue" | "grant" | "cancel", request index, time)."""
+    """What happened, in order: ("enqueue" | "grant" | "depart" | "cancel", request, time)."""
 
     events: list[tuple[str, int, float]] = field(default_factory=list)
     pauses: list[tuple[float, float]] = field(default_factory=list)
@@ -62,7 +64,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     limit = draw(st.integers(1, 12))
     times = st.floats(0, 3, allow_nan=False)
     request = st.builds(
-        Request, times, st.integers(1, limit), st.none() | st.floats(0, 2, allow_nan=False)
+        Request,
+        times,
+        st.integers(1, limit),
+        st.none() | st.floats(0, 2, allow_nan=False),
+        st.none() | st.floats(0, 0.9, allow_nan=False),  # within a window of the grant
     )
     holds = st.none() | st.floats(0, 1.5, allow_nan=False)
     return Scenario(
@@ -90,10 +96,14 @@ async def play(scenario: Scenario) -> Trace:
         await fake.sleep(request.arrival)
         with scope:
             trace.events.append(("enqueue", index, fake.now))
-            await limiter.acquire(quota, request.cost)
+            departure = await limiter.acquire(quota, request.cost)
             trace.events.append(("grant", index, fake.now))
         if scope.cancelled_caught:
             trace.events.append(("cancel", index, fake.now))
+        elif request.depart_after is not None:
+            await fake.sleep(request.depart_after)
+            departure.leaving()
+            trace.events.append(("depart", index, fake.now))
 
     async def cancel(at: float, scope: anyio.CancelScope) -> None:
         await fake.sleep(at)
@@ -118,9 +128,12 @@ async def play(scenario: Scenario) -> Trace:
 
 
 def check_no_window_over_the_limit(scenario: Scenario, trace: Trace) -> None:
-    grants = [(t, scenario.requests[r].cost) for k, r, t in trace.events if k == "grant"]
-    for x, _ in grants:
-        held = sum(cost for t, cost in grants if x - scenario.span + EPSILON < t <= x)
+    """Counted at the instant each request really left: its departure, else its grant."""
+    left = {r: t for k, r, t in trace.events if k == "grant"}
+    left.update({r: t for k, r, t in trace.events if k == "depart"})
+    sends = [(t, scenario.requests[r].cost) for r, t in left.items()]
+    for x, _ in sends:
+        held = sum(cost for t, cost in sends if x - scenario.span + EPSILON < t <= x)
         assert held <= scenario.limit, f"{held} units in the window ending at {x}"
 
 
