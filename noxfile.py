@@ -43,5 +43,5 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Every benchmark suite (`-- --quick` for a short run)."""
-    session.install("-e", ".[test]", "aiohttp")
+    session.install("-e", ".[test]", "aiohttp", "matplotlib")
     session.run("python", "benchmarks/run.py", *session.posargs)
