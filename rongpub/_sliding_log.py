@@ -11,6 +11,15 @@ checked against `(x - span, x]`, which contains every other release of that wind
 is therefore independent of how late timers fire or how tasks interleave; lateness only costs
 throughput (about `delay / span` per late wake), never safety.
 
+Departures. `acquire` returns a handle whose `leaving()` re-dates the release to the instant its
+bytes go out (the client calls it from httpx's trace hook, after any new connection opened). The
+bound then holds for those true instants as long as every send leaves within `span` of its grant:
+until then its units stay in the log, so of two sends less than `span` apart (by true instants),
+the one granted later was checked with the other in the log, and the last one granted in any
+window was checked with all the others. A send that leaves later than that (its connection took
+over a second) is counted again from its true instant, but sends granted meanwhile were not
+checked against it.
+
 Fairness. Requests queue in arrival order whatever their cost (a 3-group send waits its turn;
 aiolimiter serves the smallest first and starves it). Strict FIFO wastes quota, though: while a
 3-unit head waits for a third unit to expire, two free units idle. So a later request whose cost
