@@ -7,26 +7,17 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# subcommand -> module with `register(subparsers)`; imported only when the CLI runs.
-_SUBCOMMANDS = {
-    "demo": "rongpub._demo",
-    "emulator": "rongpub.emulator._cli",
-    "fanout": "rongpub._fanout_cli",
-}
+# Modules with `register(subparsers)`, one per subcommand; imported only when the CLI runs,
+# so `import rongpub` stays light.
+_SUBCOMMANDS = ("rongpub._demo", "rongpub.emulator._cli", "rongpub._fanout_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand registered."""
+    """The argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(prog="rongpub", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module_name in _SUBCOMMANDS.values():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a subcommand whose module is not built yet
-            if exc.name is None or not module_name.startswith(exc.name):
-                raise
-            continue
-        module.register(subparsers)
+    for module_name in _SUBCOMMANDS:
+        importlib.import_module(module_name).register(subparsers)
     return parser
 
 
