@@ -14,7 +14,10 @@ _SUBCOMMANDS = ("rongpub._demo", "rongpub.emulator._cli", "rongpub._fanout_cli")
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(prog="rongpub", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="rongpub",
+        description="RongCloud publishing: the demo, the local emulator and fan-out jobs.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module_name in _SUBCOMMANDS:
         importlib.import_module(module_name).register(subparsers)
