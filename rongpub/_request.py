@@ -62,12 +62,9 @@ class Template:
 
     def to(self, targets: Iterable[str]) -> PreparedRequest:
         """The request sending this message to `targets` (validated here)."""
-        try:
-            ids = check_ids(self.target_field, targets, maximum=self.max_targets)
-        except InvalidRequestError as exc:
-            if self.single_reason is None or "at most" not in exc.message:
-                raise
-            raise InvalidRequestError(exc.field, f"{exc.message}: {self.single_reason}") from None
+        ids = check_ids(
+            self.target_field, targets, maximum=self.max_targets, why=self.single_reason
+        )
         middle = encode_form((self.target_key, target) for target in ids)
         body = b"&".join((self.head, middle, self.tail))
         return PreparedRequest(self.api, self.path, ids, body, str(uuid.uuid4()))

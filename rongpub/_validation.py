@@ -56,15 +56,19 @@ def _check_utf8(field: str, value: str) -> bytes:
         raise InvalidRequestError(field, "is not valid Unicode (lone surrogate)") from exc
 
 
-def check_ids(field: str, ids: Iterable[str], *, maximum: int | None = None) -> tuple[str, ...]:
-    """A list of at least one distinct non-empty id, at most `maximum` of them."""
+def check_ids(
+    field: str, ids: Iterable[str], *, maximum: int | None = None, why: str | None = None
+) -> tuple[str, ...]:
+    """A list of at least one distinct non-empty id, at most `maximum` of them (`why`: the
+    reason for that maximum, added to the error)."""
     if isinstance(ids, str | bytes):
         raise InvalidRequestError(field, "must be a list of ids, not a single string")
     values = tuple(check_id(field, value) for value in ids)
     if not values:
         raise InvalidRequestError(field, "needs at least one id")
     if maximum is not None and len(values) > maximum:
-        raise InvalidRequestError(field, f"at most {maximum} per request, got {len(values)}")
+        message = f"at most {maximum} per request, got {len(values)}"
+        raise InvalidRequestError(field, f"{message}: {why}" if why else message)
     if len(set(values)) != len(values):
         raise InvalidRequestError(field, "contains the same id twice")
     return values
