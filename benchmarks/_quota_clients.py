@@ -105,8 +105,8 @@ class _Leaving:
     def __init__(self, noting: _Noting, inner: Departure, cost: int) -> None:
         self._noting, self._inner, self._cost = noting, inner, cost
 
-    def leaving(self) -> None:
-        self._inner.leaving()
+    async def leaving(self) -> None:
+        await self._inner.leaving()
         self._noting.note(self._cost)
 
 

@@ -34,8 +34,11 @@ class Quota:
 class Departure(Protocol):
     """Handle on units just acquired, for a limiter that can count them from the true instant."""
 
-    def leaving(self) -> None:
-        """The request's first byte is being written now (its connection was ready)."""
+    async def leaving(self) -> None:
+        """The request's first byte is about to be written (its connection is ready).
+
+        The bytes go out when it returns; it may wait first, e.g. when the units it was
+        granted no longer hold by now and must be taken again."""
         ...
 
 
@@ -47,7 +50,7 @@ class Limiter(Protocol):
         """Wait until `cost` units of `quota` may leave now, and count them as sent.
 
         `1 <= cost <= quota.limit`. A task cancelled while waiting must take no units.
-        May return a `Departure`: the client then calls `leaving()` when the bytes really
+        May return a `Departure`: the client then awaits `leaving()` just before the bytes
         go out (after a new connection was opened, say), so later sends are spaced from then.
         """
         ...

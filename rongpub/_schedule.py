@@ -76,12 +76,16 @@ class Schedule:
         self._expire(now)
         return self._used
 
-    def enqueue(self, cost: int) -> Ticket:
-        """Queue a request of `cost` units (1 to `limit`) behind every earlier one."""
+    def enqueue(self, cost: int, *, first: bool = False) -> Ticket:
+        """Queue a request of `cost` units (1 to `limit`) behind every earlier one, or ahead
+        of all of them when `first` (a granted request whose units expired before it left)."""
         if not 1 <= cost <= self.limit:
             raise ValueError(f"cost must be between 1 and the limit {self.limit}, not {cost}")
         ticket = Ticket(cost)
-        self._queue.append(ticket)
+        if first:
+            self._queue.insert(0, ticket)
+        else:
+            self._queue.append(ticket)
         return ticket
 
     def withdraw(self, ticket: Ticket) -> None:
@@ -110,18 +114,22 @@ class Schedule:
         self._used += ticket.cost
         self._last = now
 
-    def restamp(self, ticket: Ticket, now: float) -> None:
-        """`ticket`, taken earlier, really left at `now` (e.g. after opening a connection).
+    def restamp(self, ticket: Ticket, now: float) -> bool:
+        """`ticket`, taken earlier, really leaves at `now` (e.g. after opening a connection).
 
         Its units count from `now` on: windows that end before `now` lose them (they were
         checked with them, so stay within the limit) and later releases are checked against
         the true instant, which keeps their arrivals a full span apart from this one.
+        Returns False, changing nothing, when its units expired already (it leaves `span` or
+        more after it was taken): nothing checked it against the releases since, so it must
+        be taken again (`enqueue(cost, first=True)`).
         """
         self._expire(now)
         kept = [entry for entry in self._log if entry[1] is not ticket]
         if len(kept) == len(self._log):
-            self._used += ticket.cost  # it had expired already: count it again from now
+            return False
         self._log = deque(sorted((*kept, (now, ticket)), key=lambda entry: entry[0]))
+        return True
 
     def next_change(self, now: float) -> float:
         """The earliest instant after `now` at which `pick` may answer differently on its own

@@ -17,8 +17,8 @@ bound then holds for those true instants as long as every send leaves within `sp
 until then its units stay in the log, so of two sends less than `span` apart (by true instants),
 the one granted later was checked with the other in the log, and the last one granted in any
 window was checked with all the others. A send that leaves later than that (its connection took
-over a second) is counted again from its true instant, but sends granted meanwhile were not
-checked against it.
+over a second) was checked against nothing granted since its units expired, so `leaving()` waits:
+the send queues ahead of everyone and is granted again, from its true instant, once it fits.
 
 Fairness. Requests queue in arrival order whatever their cost (a 3-group send waits its turn;
 aiolimiter serves the smallest first and starves it). Strict FIFO wastes quota, though: while a
@@ -39,7 +39,9 @@ Pacing. Releases of one quota are at least `interval` apart (default: half the m
 per unit, `span / (2 * limit)`, at most 5 ms), so a freed window's worth of quota trickles out
 instead of leaving at once (requests released together queue for CPU inside the client and
 reach the server smeared over tens of milliseconds); a few milliseconds let each request's own
-CPU work finish before the next is released.
+CPU work finish before the next is released. Tried and measured: letting up to 4 or 8 releases
+go back to back before pacing (a GCRA burst) gained quota in simulation, but on the real client
+the grant-to-write delay grew from p99 5 ms to 28-54 ms and the quota used did not rise.
 
 Cancellation. A waiting task holds only its place in the queue; if it is cancelled its place is
 withdrawn before the exception propagates, it took no units, and whoever may go next is woken.
@@ -120,14 +122,7 @@ class SlidingWindowLimiter:
         """
         await anyio.lowlevel.checkpoint_if_cancelled()
         lane = self._lane(quota)
-        ticket = lane.enqueue(cost)
-        granted = False
-        try:
-            while not (granted := lane.try_take(ticket)):
-                await lane.wait(ticket)
-        finally:
-            if not granted:
-                lane.withdraw(ticket)
+        ticket = await lane.take(lane.enqueue(cost))
         return _Departure(lane, ticket)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
@@ -180,11 +175,23 @@ class _Lane:
         self._scopes: dict[Ticket, anyio.CancelScope] = {}
         self._timer: tuple[Ticket, float] | None = None
 
-    def enqueue(self, cost: int) -> Ticket:
+    def enqueue(self, cost: int, *, first: bool = False) -> Ticket:
         try:
-            return self._schedule.enqueue(cost)
+            return self._schedule.enqueue(cost, first=first)
         except ValueError as exc:
             raise InvalidRequestError("cost", str(exc)) from exc
+
+    async def take(self, ticket: Ticket) -> Ticket:
+        """Wait until the queued `ticket` may leave and take its units; on cancellation
+        withdraw it (it took nothing)."""
+        granted = False
+        try:
+            while not (granted := self.try_take(ticket)):
+                await self.wait(ticket)
+        finally:
+            if not granted:
+                self.withdraw(ticket)
+        return ticket
 
     def try_take(self, ticket: Ticket) -> bool:
         """Take the units if `ticket` may leave at this very instant."""
@@ -199,10 +206,11 @@ class _Lane:
         self._schedule.withdraw(ticket)
         self._kick(self._clock())
 
-    def restamp(self, ticket: Ticket) -> None:
+    def restamp(self, ticket: Ticket) -> bool:
         now = self._clock()
-        self._schedule.restamp(ticket, now)
+        moved = self._schedule.restamp(ticket, now)
         self._kick(now)
+        return moved
 
     def pause(self, seconds: float | None) -> None:
         now = self._clock()
@@ -256,8 +264,13 @@ class _Departure:
         self._lane: _Lane | None = lane
         self._ticket = ticket
 
-    def leaving(self) -> None:
-        """The request is being written now; later calls do nothing."""
-        if self._lane is not None:
-            self._lane.restamp(self._ticket)
-            self._lane = None
+    async def leaving(self) -> None:
+        """The request is about to be written; later calls do nothing.
+
+        If its units expired before it left (a connection that took more than `span` to
+        open), nothing checked it against the sends granted since: it waits ahead of every
+        queued request until its units fit again, and takes them then.
+        """
+        lane, self._lane = self._lane, None
+        if lane is not None and not lane.restamp(self._ticket):
+            await lane.take(lane.enqueue(self._ticket.cost, first=True))

@@ -97,7 +97,7 @@ def _trace(departure: Departure) -> Callable[[str, dict[str, Any]], Awaitable[No
 
     async def trace(event: str, info: dict[str, Any]) -> None:
         if event.endswith("send_request_headers.started"):
-            departure.leaving()
+            await departure.leaving()
 
     return trace
 

@@ -7,6 +7,8 @@ import pytest
 
 from rongpub import Quota, RateLimits, RongCloud, TextMessage
 from rongpub._schedule import Schedule
+from rongpub._sliding_log import SlidingWindowLimiter
+from rongpub._virtual_time import FakeTime
 from rongpub.emulator import Emulator, serve
 
 
@@ -25,14 +27,40 @@ def test_a_late_departure_holds_its_units_until_a_span_after_it_left() -> None:
     assert plan.pick(1.06) is second
 
 
-def test_a_departure_after_its_entry_expired_is_counted_again() -> None:
+def test_a_departure_after_its_entry_expired_is_not_re_dated() -> None:
     plan = schedule()
     first = plan.enqueue(2)
     plan.take(first, 0.0)
-    plan.restamp(first, 1.5)
-    assert plan.used(1.5) == 2
-    assert plan.used(2.49) == 2
-    assert plan.used(2.5) == 0
+    assert plan.restamp(first, 0.5)
+    assert not plan.restamp(first, 1.5)  # expired at 1.5: must be taken again
+    assert plan.used(1.5) == 0
+
+
+@pytest.mark.anyio
+async def test_a_send_leaving_after_its_units_expired_waits_ahead_of_the_queue() -> None:
+    fake = FakeTime()
+    limiter = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep, interval=0.0)
+    quota = Quota("app", "group", 2)
+    log: list[tuple[str, float]] = []
+
+    async def slow_connection() -> None:
+        departure = await limiter.acquire(quota, 2)
+        await fake.sleep(1.5)  # granted at 0, its units expire at 1.0, it leaves at 1.5
+        await departure.leaving()
+        log.append(("slow", fake.now))
+
+    async def others() -> None:
+        await fake.sleep(1.2)
+        await limiter.acquire(quota, 2)  # takes both units at 1.2
+        log.append(("other", fake.now))
+        await limiter.acquire(quota, 1)  # queued behind the slow send's second grant
+        log.append(("later", fake.now))
+
+    async with anyio.create_task_group() as group:
+        fake.spawn(group, slow_connection)
+        fake.spawn(group, others)
+        await fake.run()
+    assert log == [("other", 1.2), ("slow", 2.2), ("later", 3.2)]
 
 
 def test_restamping_keeps_the_log_in_time_order() -> None:
@@ -55,8 +83,9 @@ class RecordingLimiter:
         self.events.append("acquire")
         return self
 
-    def leaving(self) -> None:
+    async def leaving(self) -> None:
         self.events.append("leaving")
+        await anyio.lowlevel.checkpoint()
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         await anyio.lowlevel.checkpoint()

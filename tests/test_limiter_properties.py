@@ -68,7 +68,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         times,
         st.integers(1, limit),
         st.none() | st.floats(0, 2, allow_nan=False),
-        st.none() | st.floats(0, 0.9, allow_nan=False),  # within a window of the grant
+        st.none() | st.floats(0, 2.5, allow_nan=False),  # up to past its units' expiry
     )
     holds = st.none() | st.floats(0, 1.5, allow_nan=False)
     return Scenario(
@@ -102,7 +102,7 @@ async def play(scenario: Scenario) -> Trace:
             trace.events.append(("cancel", index, fake.now))
         elif request.depart_after is not None:
             await fake.sleep(request.depart_after)
-            departure.leaving()
+            await departure.leaving()
             trace.events.append(("depart", index, fake.now))
 
     async def cancel(at: float, scope: anyio.CancelScope) -> None:

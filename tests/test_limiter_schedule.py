@@ -92,6 +92,16 @@ def test_pacing_keeps_releases_apart() -> None:
     assert s.pick(0.05) is b
 
 
+def test_a_ticket_enqueued_first_goes_ahead_of_everyone() -> None:
+    s = schedule(limit=5)
+    waiting = s.enqueue(1)
+    again = s.enqueue(2, first=True)
+    assert s.head is again
+    assert s.pick(0.0) is again
+    s.take(again, 0.0)
+    assert s.head is waiting
+
+
 def test_pause_holds_everyone_until_its_deadline() -> None:
     s = schedule(limit=10)
     a = s.enqueue(1)
