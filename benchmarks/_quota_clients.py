@@ -72,25 +72,19 @@ async def _drive(
 
 
 class _Noting:
-    """The default limiter, noting each release at the instant it recorded (on the wall
-    clock, to compare with the server's arrival times)."""
+    """The default limiter, noting the instant each send really left (on the wall clock, to
+    compare with the server's arrival times)."""
 
     def __init__(self, tally: Tally) -> None:
-        self._inner = SlidingWindowLimiter(clock=self._clock)
+        self._inner = SlidingWindowLimiter()
         self._tally = tally
         self._offset = time.time() - time.monotonic()
-        self._read = 0.0
-
-    def _clock(self) -> float:
-        # The default clock; the last reading before acquire returns is the release instant.
-        self._read = anyio.current_time()
-        return self._read
 
     async def acquire(self, quota: Quota, cost: int) -> _Leaving:
         return _Leaving(self, await self._inner.acquire(quota, cost), cost)
 
     def note(self, cost: int) -> None:
-        self._tally.left.append((self._read + self._offset, cost))
+        self._tally.left.append((anyio.current_time() + self._offset, cost))
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         await self._inner.pause(quota, seconds)

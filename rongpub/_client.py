@@ -31,7 +31,7 @@ from ._request import Api, PreparedRequest, Template, chatroom_template, group_t
 from ._response import PublishResult, decode, parse_retry_after
 from ._signing import Credentials
 from ._sliding_log import SlidingWindowLimiter
-from ._transport import Hosts, post
+from ._transport import Hosts, post, traces_writes
 from ._validation import Content
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ class RongCloud:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             headers={"User-Agent": _USER_AGENT},
         )
+        self._traced = {url: traces_writes(self._http, url) for url in self._hosts.urls}
         self._quotas = self._make_quotas(rate_limits)
         self._owns_limiter = limiter is None
         self._limiter: Limiter | None = None
@@ -252,7 +253,9 @@ class RongCloud:
         headers = self._credentials.headers()
         headers["Content-Type"] = _CONTENT_TYPE
         headers["X-Request-ID"] = request.request_id
-        response = await post(self._http, url, request, headers, self._timeout, departure)
+        response = await post(
+            self._http, url, request, headers, self._timeout, departure, traced=self._traced[url]
+        )
         retry_after = parse_retry_after(response.headers)
         return decode(request, response.status_code, response.content, retry_after)
 

@@ -131,6 +131,11 @@ class Schedule:
         self._log = deque(sorted((*kept, (now, ticket)), key=lambda entry: entry[0]))
         return True
 
+    def next_free(self, now: float) -> float:
+        """The instant the oldest release in the log expires (`now` when the log is empty)."""
+        self._expire(now)
+        return self._log[0][0] + self.span if self._log else now
+
     def next_change(self, now: float) -> float:
         """The earliest instant after `now` at which `pick` may answer differently on its own
         (a release expiring, the pacing gap or a pause ending); `inf` when nobody waits."""

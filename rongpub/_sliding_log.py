@@ -20,44 +20,62 @@ window was checked with all the others. A send that leaves later than that (its 
 over a second) was checked against nothing granted since its units expired, so `leaving()` waits:
 the send queues ahead of everyone and is granted again, from its true instant, once it fits.
 
+Lead. A grant is for an instant `lead` seconds ahead (default 3 ms): `acquire` returns early,
+the request is built and its connection taken meanwhile, and `leaving()`, awaited as its
+headers are about to be written, holds it until its instant (on the real clock the last 1.5
+ms are waited by yielding, since timers wake up to 2 ms late). Everything above holds with
+"grant" read as "the instant granted": a send never leaves before it. Without the lead each
+send left 2-3 ms after its units freed (the head's timer waking late plus building the
+request), and since the next window's sends follow that instant, every window lost as much:
+measured (`benchmarks/quota_fidelity.py`, chatroom, 30 s runs): from the instant granted to
+the bytes leaving, p50 0.01 ms with the lead, against 1.3 ms from grant to leaving before.
+
 Fairness. Requests queue in arrival order whatever their cost (a 3-group send waits its turn;
 aiolimiter serves the smallest first and starves it). Strict FIFO wastes quota, though: while a
 3-unit head waits for a third unit to expire, two free units idle. So a later request whose cost
 fits may go first, but every request can be overtaken by at most `overtake * limit` units of
-later ones in total (default: two windows' worth); once that budget is spent nothing that
+later ones in total (default: four windows' worth); once that budget is spent nothing that
 arrived after it leaves before it. Every request is granted: each overtaking spends at least
 one unit of the head's budget, so after finitely many only the head may leave, and it fits
-within `span` (plus any pause) because every logged release expires by then. Measured by
-simulating this code on virtual time (200 callers, 300 s, timers 0.2-1.5 ms late, sizes 1-3 at
-20/s and 1-10 at 100/s), as a share of `limit / span`: strict FIFO 95.8% / 96.7% (heads leave
-units idle), a budget of one window 99.1% / 99.1%, of two windows 99.4% / 99.3%. A stricter
-rule, letting a later request go only if it delays no earlier one's reservation (conservative
-backfilling), reached just 97.6-98.3%: with paced releases nearly every idle unit is one that
-some earlier reservation within the next window needs, so with the margin it misses 98%.
+within `span` (plus any pause) because every logged release expires by then. Quota used at
+saturation, simulated (`python benchmarks/limiter_simulation.py`: 200 callers, 200 s, sizes
+1-3 at 20/s and 1-10 at 100/s; the ceiling with the 10 ms margin is 99.0%), group / chatroom:
+strict FIFO 95.6% / 96.0% (heads leave units idle), a budget of one window 98.0% / 98.2%, two
+98.4% / 98.5%, four 98.7% / 98.6%, ten 98.9% / 98.9%. Four windows is the trade: a 10-room
+send waits at most about four seconds longer than strict FIFO would make it. A stricter rule,
+letting a later request go only if it delays no earlier one's reservation (conservative
+backfilling), reached just 97.6-98.3%: nearly every idle unit is one that some earlier
+reservation within the next window needs.
 
 Pacing. Releases of one quota are at least `interval` apart (default: half the mean interval
-per unit, `span / (2 * limit)`, at most 5 ms), so a freed window's worth of quota trickles out
-instead of leaving at once (requests released together queue for CPU inside the client and
-reach the server smeared over tens of milliseconds); a few milliseconds let each request's own
-CPU work finish before the next is released. Tried and measured: letting up to 4 or 8 releases
-go back to back before pacing (a GCRA burst) gained quota in simulation, but on the real client
-the grant-to-write delay grew from p99 5 ms to 28-54 ms and the quota used did not rise.
+per unit, `span / (2 * limit)`, at most 1 ms), so a freed window's worth of quota does not
+reach the server as one burst. Every millisecond of pacing delays some release past the
+instant its units freed, and the next window's release follows that later instant, so pacing
+costs quota for good. Measured (`benchmarks/quota_fidelity.py`, chatroom, three 30 s runs
+each): no pacing used 98.5-99.1% of the quota but squeezed arrivals at the server to 1000.4 ms
+for a span of 1010 (9.6 of the 10 ms margin gone); 1 ms pacing used 98.6-98.8% and kept them
+at 1004-1006.5 ms; 5 ms pacing (the earlier default) 98.2-98.7%. Tried: a burst of 4 or 8
+releases before pacing; with grants made at the instant the wait for CPU grew from p99 5 ms to
+28-54 ms and no quota was gained.
 
 Cancellation. A waiting task holds only its place in the queue; if it is cancelled its place is
 withdrawn before the exception propagates, it took no units, and whoever may go next is woken.
 
-A 429/1008 answer: `pause` holds every sender of the quota until a monotonic deadline (the
-server's Retry-After, else one `span`), after which they leave in the same order.
+A 429/1008 answer: `pause` holds every sender of the quota until a monotonic deadline, after
+which they leave in the same order: the server's Retry-After if it sent one, else a hold that
+starts short and grows while 429s go on (`_backoff`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.lowlevel
 
+from ._backoff import Backoff
 from ._exceptions import InvalidRequestError
 from ._limiter import Quota
 from ._schedule import Schedule, Ticket
@@ -68,9 +86,16 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 #: Windows' worth of later units that may overtake one waiting request (see "Fairness").
-DEFAULT_OVERTAKE = 2.0
+DEFAULT_OVERTAKE = 4.0
 #: Seconds kept between two releases of one quota at most (see "Pacing").
-MAX_INTERVAL = 0.005
+MAX_INTERVAL = 0.001
+#: Most seconds a send may be granted before its instant (it holds a connection meanwhile).
+MAX_LEAD = 0.1
+#: Seconds before its instant that a send is granted, to be ready on time (see "Lead").
+DEFAULT_LEAD = 0.003
+#: On the real clock, the last seconds before an instant are waited by yielding, not by a
+#: timer: event loops poll in whole milliseconds, so a timer wakes up to 1-2 ms late.
+_SPIN = 0.0015
 
 
 async def _anyio_sleep(seconds: float) -> None:
@@ -90,10 +115,11 @@ class SlidingWindowLimiter:
     `sleep`: `await sleep(seconds)`, cancellable, `math.inf` meaning until cancelled
     (default: `anyio.sleep`). Inject both to drive the limiter on a fake clock.
     `overtake`: windows' worth of later units that may go ahead of one waiting request
-    (default 2.0 = `2 * limit` units; 0 = strict FIFO, which leaves 3-4% of the quota unused).
+    (default 4.0 = `4 * limit` units; 0 = strict FIFO, which leaves 3-4% of the quota unused).
     `interval`: minimum seconds between two releases of one quota (default `None`: half the
-    mean interval per unit, at most 5 ms; 0 = no pacing). Keep it below `window / limit` or
-    it caps the rate.
+    mean interval per unit, at most 1 ms; 0 = no pacing). Keep it below `window / limit` or
+    it caps the rate. `lead`: seconds before a send's instant that `acquire` returns, so the
+    request is built and its connection ready when `leaving()` lets it go (see "Lead").
     """
 
     def __init__(
@@ -103,30 +129,39 @@ class SlidingWindowLimiter:
         sleep: Sleep | None = None,
         overtake: float = DEFAULT_OVERTAKE,
         interval: float | None = None,
+        lead: float = DEFAULT_LEAD,
     ) -> None:
         if overtake < 0:
             raise InvalidRequestError("overtake", "must not be negative")
         if interval is not None and interval < 0:
             raise InvalidRequestError("interval", "must not be negative")
-        self._clock = clock or anyio.current_time
-        self._sleep = sleep or _anyio_sleep
+        if not 0 <= lead < MAX_LEAD:
+            raise InvalidRequestError("lead", f"must be in [0, {MAX_LEAD}) seconds")
+        self._timing = _Timing(
+            clock or anyio.current_time,
+            sleep or _anyio_sleep,
+            lead,
+            spin=_SPIN if sleep is None else 0.0,  # real timers: they wake late
+        )
         self._overtake = overtake
         self._interval = interval
         self._lanes: dict[tuple[str, str], _Lane] = {}
 
     async def acquire(self, quota: Quota, cost: int) -> _Departure:
-        """Wait until `cost` units of `quota` may leave now, and count them as sent now.
+        """Wait until `cost` units of `quota` may leave `lead` seconds from now; count them.
 
-        Returns a handle whose `leaving()` moves the units to the instant the request's
-        bytes really go out. Raises `InvalidRequestError` unless `1 <= cost <= quota.limit`.
+        Returns a handle; the caller must await its `leaving()` just before the request's
+        bytes go out: it waits for the send's instant, then moves the units to the true one.
+        Raises `InvalidRequestError` unless `1 <= cost <= quota.limit`.
         """
         await anyio.lowlevel.checkpoint_if_cancelled()
         lane = self._lane(quota)
-        ticket = await lane.take(lane.enqueue(cost))
-        return _Departure(lane, ticket)
+        ticket = lane.enqueue(cost)
+        return _Departure(lane, ticket, await lane.take(ticket))
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
-        """Hold every sender of `quota` for `seconds` from now (`None`: one window + margin)."""
+        """Hold every sender of `quota` for `seconds` from now (`None`: after a 429 without
+        Retry-After; see `_backoff`)."""
         lane = self._lane(quota)
         lane.pause(seconds)
         await anyio.lowlevel.checkpoint()
@@ -139,7 +174,7 @@ class SlidingWindowLimiter:
         key = (quota.scope, quota.api)
         lane = self._lanes.get(key)
         if lane is None:
-            lane = self._lanes[key] = _Lane(quota, self._schedule(quota), self._clock, self._sleep)
+            lane = self._lanes[key] = _Lane(quota, self._schedule(quota), self._timing)
         elif lane.quota != quota:
             raise InvalidRequestError(
                 "quota",
@@ -160,18 +195,57 @@ class SlidingWindowLimiter:
         )
 
 
+class _Timing:
+    """The clock and sleep of one limiter, and where its sends stand on them.
+
+    Schedules count in *send instants*: a grant at clock reading `t` is for the instant
+    `t + lead`. `until` waits for an instant as exactly as it can: on real timers it sleeps
+    until `spin` seconds before, then yields until the instant has come, for at most `spin`
+    seconds of `realtime` (a clock that stands still while tasks only yield, as trio's
+    autojumping `MockClock` does, then gets an ordinary sleep).
+    """
+
+    __slots__ = ("clock", "lead", "realtime", "sleep", "spin")
+
+    def __init__(
+        self,
+        clock: Clock,
+        sleep: Sleep,
+        lead: float,
+        *,
+        spin: float,
+        realtime: Clock = time.perf_counter,
+    ) -> None:
+        self.clock, self.sleep, self.lead = clock, sleep, lead
+        self.spin, self.realtime = spin, realtime
+
+    def instant(self) -> float:
+        """The send instant of a grant made now."""
+        return self.clock() + self.lead
+
+    async def until(self, instant: float) -> None:
+        if (left := instant - self.clock()) > self.spin:
+            await self.sleep(left - self.spin)
+        give_up = self.realtime() + self.spin
+        while (left := instant - self.clock()) > 0:
+            if self.realtime() < give_up:
+                await anyio.lowlevel.checkpoint()
+            else:
+                await self.sleep(left)
+
+
 class _Lane:
-    """One quota's schedule plus its waiting tasks.
+    """One quota's schedule plus its waiting tasks, on send instants (see `_Timing`).
 
     Invariant after every change: either the ticket that may leave now has been woken, or the
     head's task sleeps until the next instant the answer can change, or nobody waits.
     """
 
-    def __init__(self, quota: Quota, schedule: Schedule, clock: Clock, sleep: Sleep) -> None:
+    def __init__(self, quota: Quota, schedule: Schedule, timing: _Timing) -> None:
         self.quota = quota
         self._schedule = schedule
-        self._clock = clock
-        self._sleep = sleep
+        self._timing = timing
+        self._backoff = Backoff(span=schedule.span, step=quota.margin)
         self._scopes: dict[Ticket, anyio.CancelScope] = {}
         self._timer: tuple[Ticket, float] | None = None
 
@@ -181,42 +255,47 @@ class _Lane:
         except ValueError as exc:
             raise InvalidRequestError("cost", str(exc)) from exc
 
-    async def take(self, ticket: Ticket) -> Ticket:
-        """Wait until the queued `ticket` may leave and take its units; on cancellation
-        withdraw it (it took nothing)."""
-        granted = False
-        try:
-            while not (granted := self.try_take(ticket)):
+    async def take(self, ticket: Ticket) -> float:
+        """Wait until the queued `ticket` may be granted and take its units; the send
+        instant they were taken for. On cancellation withdraw it (it took nothing)."""
+        while (taken := self.try_take(ticket)) is None:
+            try:
                 await self.wait(ticket)
-        finally:
-            if not granted:
+            except BaseException:
                 self.withdraw(ticket)
-        return ticket
+                raise
+        return taken
 
-    def try_take(self, ticket: Ticket) -> bool:
-        """Take the units if `ticket` may leave at this very instant."""
-        now = self._clock()
+    def try_take(self, ticket: Ticket) -> float | None:
+        """Take the units if `ticket` may be granted at this very moment; their instant."""
+        now = self._timing.instant()
         took = self._schedule.pick(now) is ticket
         if took:
             self._schedule.take(ticket, now)
         self._kick(now)
-        return took
+        return now if took else None
 
     def withdraw(self, ticket: Ticket) -> None:
         self._schedule.withdraw(ticket)
-        self._kick(self._clock())
+        self._kick(self._timing.instant())
 
-    def restamp(self, ticket: Ticket) -> bool:
-        now = self._clock()
-        moved = self._schedule.restamp(ticket, now)
-        self._kick(now)
-        return moved
+    async def depart(self, ticket: Ticket, instant: float) -> None:
+        """Let the send taken for `instant` go: wait for the instant, then count its units
+        from the true one; if they expired meanwhile, take them again first."""
+        while True:
+            await self._timing.until(instant)
+            if self._schedule.restamp(ticket, self._timing.clock()):
+                self._kick(self._timing.instant())
+                return
+            ticket = self.enqueue(ticket.cost, first=True)
+            instant = await self.take(ticket)
 
     def pause(self, seconds: float | None) -> None:
-        now = self._clock()
-        hold = self._schedule.span if seconds is None else max(0.0, seconds)
-        self._schedule.pause_until(now + hold)
-        self._kick(now)
+        now = self._timing.clock()
+        if seconds is None:
+            seconds = self._backoff.hold(now, self._schedule.next_free(now))
+        self._schedule.pause_until(now + max(0.0, seconds))  # no send instant before it
+        self._kick(self._timing.instant())
 
     async def wait(self, ticket: Ticket) -> None:
         """Sleep until woken, or until the timer if this ticket holds it."""
@@ -225,7 +304,7 @@ class _Lane:
         with anyio.CancelScope() as scope:
             self._scopes[ticket] = scope
             try:
-                await self._sleep(max(0.0, deadline - self._clock()))
+                await self._timing.sleep(max(0.0, deadline - self._timing.instant()))
             finally:
                 del self._scopes[ticket]
 
@@ -251,26 +330,29 @@ class _Lane:
 
 
 class _Departure:
-    """Units taken by one `acquire`; `leaving()` re-dates them once, when the bytes go out.
+    """Units taken by one `acquire` for a send instant; `leaving()` lets the send go.
 
     A request that first waits for a new connection leaves later than its grant; counting
     it from the grant would let the next window's sends reach the server less than a window
     after it (measured: 943 ms apart for sends granted 1,010 ms apart, and a 429).
     """
 
-    __slots__ = ("_lane", "_ticket")
+    __slots__ = ("_instant", "_lane", "_ticket")
 
-    def __init__(self, lane: _Lane, ticket: Ticket) -> None:
+    def __init__(self, lane: _Lane, ticket: Ticket, instant: float) -> None:
         self._lane: _Lane | None = lane
         self._ticket = ticket
+        self._instant = instant
 
     async def leaving(self) -> None:
-        """The request is about to be written; later calls do nothing.
+        """The request is about to be written: wait for its instant, if still ahead, then
+        count its units from now. Later calls do nothing.
 
         If its units expired before it left (a connection that took more than `span` to
         open), nothing checked it against the sends granted since: it waits ahead of every
-        queued request until its units fit again, and takes them then.
+        queued request until its units fit again, and takes them then. Cancelled while
+        waiting, its units stay counted (nothing was sent; the quota errs on the safe side).
         """
         lane, self._lane = self._lane, None
-        if lane is not None and not lane.restamp(self._ticket):
-            await lane.take(lane.enqueue(self._ticket.cost, first=True))
+        if lane is not None:
+            await lane.depart(self._ticket, self._instant)

@@ -19,7 +19,7 @@ from ._exceptions import ConnectionFailedError, DeliveryUnknownError, InvalidReq
 from ._limiter import Departure
 from ._request import PreparedRequest
 
-__all__ = ["Hosts", "post"]
+__all__ = ["Hosts", "post", "traces_writes"]
 
 # Raised before the request could be written: the server cannot have seen it.
 _NOT_SENT = (
@@ -92,6 +92,16 @@ def _surely_unsent(exc: httpx.TransportError) -> bool:
     return any(base.__name__ == "ClientConnectorError" for base in type(cause).__mro__)
 
 
+def traces_writes(client: httpx.AsyncClient, base_url: str) -> bool:
+    """Whether requests to `base_url` go through httpx's own transport (httpcore), which calls
+    the trace hook as each request's headers are about to be written. Other transports
+    (httpx-aiohttp, mocks) ignore the hook. Reads httpx's private `_transport_for_url`
+    (mounts and proxies decide the transport); if that ever changes, answers False."""
+    pick = getattr(client, "_transport_for_url", None)
+    transport = pick(httpx.URL(base_url)) if callable(pick) else None
+    return isinstance(transport, httpx.AsyncHTTPTransport)
+
+
 def _trace(departure: Departure) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
     """An httpcore trace hook telling the limiter when the request's headers are written."""
 
@@ -109,13 +119,21 @@ async def post(
     headers: dict[str, str],
     timeout: httpx.Timeout,
     departure: Departure | None = None,
+    *,
+    traced: bool = True,
 ) -> httpx.Response:
     """POST `request` to `base_url`; httpx errors become rongpub's two transport errors.
 
-    With a `departure`, the limiter learns the instant the bytes go out (httpx's own
-    transport reports it; other transports do not, and the grant instant stands).
+    With a `departure`, the limiter is told just before the bytes go out: from the trace
+    hook as the headers are written when the transport is `traced` (see `traces_writes`),
+    else just before the request is handed to the transport.
     """
-    extensions = None if departure is None else {"trace": _trace(departure)}
+    extensions = None
+    if departure is not None:
+        if traced:
+            extensions = {"trace": _trace(departure)}
+        else:
+            await departure.leaving()
     try:
         return await client.post(
             base_url + request.path,

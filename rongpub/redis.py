@@ -67,8 +67,8 @@ class RedisLimiter:
     fails closed with `LimiterUnavailableError`.
     `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
     serves before Redis is tried again. `namespace`: prefix of every key.
-    `interval`: least seconds between two bookings of a quota (default `None`: as the
-    in-process limiter, half the mean interval per unit and at most 5 ms; 0 = no pacing).
+    `interval`: least seconds between two bookings of a quota (default `None`: half the
+    mean interval per unit, at most 5 ms; 0 = no pacing).
     `slack`: seconds added to `window + margin` for the lateness of a waking process
     (the quota used is at most `window / (window + margin + slack)`).
     `sleep`: how to wait, in seconds (for tests).

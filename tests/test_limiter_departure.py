@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import anyio
+import httpx
 import pytest
 
 from rongpub import Quota, RateLimits, RongCloud, TextMessage
 from rongpub._schedule import Schedule
 from rongpub._sliding_log import SlidingWindowLimiter
+from rongpub._transport import traces_writes
 from rongpub._virtual_time import FakeTime
 from rongpub.emulator import Emulator, serve
 
@@ -39,7 +43,7 @@ def test_a_departure_after_its_entry_expired_is_not_re_dated() -> None:
 @pytest.mark.anyio
 async def test_a_send_leaving_after_its_units_expired_waits_ahead_of_the_queue() -> None:
     fake = FakeTime()
-    limiter = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep, interval=0.0)
+    limiter = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep, interval=0.0, lead=0.0)
     quota = Quota("app", "group", 2)
     log: list[tuple[str, float]] = []
 
@@ -109,3 +113,61 @@ async def test_the_client_reports_when_the_bytes_leave() -> None:
                 from_user_id="u", group_ids=["g"], content=TextMessage(content="x")
             )
     assert limiter.events == ["acquire", "leaving", "acquire", "leaving"]
+
+
+@pytest.mark.anyio
+async def test_with_a_transport_without_the_trace_hook_the_client_reports_before_handing_over() -> (
+    None
+):
+    limiter = RecordingLimiter()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        limiter.events.append("handed over")
+        return httpx.Response(200, json={"code": 200})
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
+        RongCloud(
+            "k",
+            "s",
+            base_urls=["https://api.test"],
+            rate_limits=RateLimits(),
+            limiter=limiter,
+            http_client=http,
+        ) as rc,
+    ):
+        await rc.publish_group(from_user_id="u", group_ids=["g"], content=TextMessage(content="x"))
+    assert limiter.events == ["acquire", "leaving", "handed over"]
+
+
+@pytest.mark.anyio
+async def test_only_httpx_own_transport_counts_as_traced() -> None:
+    proxied = httpx.AsyncClient(mounts={"https://api.test": httpx.MockTransport(lambda r: r)})
+    async with httpx.AsyncClient() as plain, proxied:
+        assert traces_writes(plain, "https://api.test")
+        assert not traces_writes(proxied, "https://api.test")
+        assert traces_writes(proxied, "https://other.test")
+
+
+@pytest.mark.anyio
+async def test_a_send_is_granted_a_lead_early_and_leaves_at_its_instant() -> None:
+    fake = FakeTime()
+    limiter = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep, interval=0.0, lead=0.05)
+    quota = Quota("app", "group", 1)
+    log: list[tuple[str, float]] = []
+
+    async def send(name: str, start: float, build: float) -> None:
+        await fake.sleep(start)
+        departure = await limiter.acquire(quota, 1)
+        log.append((f"{name} granted", fake.now))
+        await fake.sleep(build)  # building the request, opening a connection
+        await departure.leaving()
+        log.append((f"{name} left", fake.now))
+
+    async with anyio.create_task_group() as group:
+        fake.spawn(group, partial(send, "a", 0.0, 0.0))
+        fake.spawn(group, partial(send, "b", 0.01, 0.02))  # ready early: waits for its instant
+        fake.spawn(group, partial(send, "c", 0.02, 0.08))  # late: counts from when it left
+        await fake.run()
+    assert [name for name, _ in log] == [f"{n} {e}" for n in "abc" for e in ("granted", "left")]
+    assert [t for _, t in log] == pytest.approx([0.0, 0.05, 1.0, 1.05, 2.0, 2.08])

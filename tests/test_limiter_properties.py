@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rongpub import Quota
+from rongpub._backoff import MIN_STEP
 from rongpub._sliding_log import SlidingWindowLimiter
 from rongpub._virtual_time import FakeTime
 
@@ -26,7 +27,7 @@ class Request:
     arrival: float
     cost: int
     cancel_after: float | None
-    depart_after: float | None  # None: never re-dated (a transport without the trace hook)
+    depart_after: float | None  # None: leaving() right away with a lead, else never called
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Scenario:
     margin: float
     overtake: float
     interval: float | None
+    lead: float
     lateness: float
     seed: int
     requests: list[Request]
@@ -76,6 +78,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         margin=draw(st.sampled_from([0.0, 0.01, 0.25])),
         overtake=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
         interval=draw(st.sampled_from([0.0, None, 0.05])),
+        lead=draw(st.sampled_from([0.0, 0.003, 0.05])),
         lateness=draw(st.sampled_from([0.0, 0.003, 0.05])),
         seed=draw(st.integers(0, 2**16)),
         requests=draw(st.lists(request, min_size=1, max_size=25)),
@@ -87,7 +90,11 @@ async def play(scenario: Scenario) -> Trace:
     rng = random.Random(scenario.seed)
     fake = FakeTime(lateness=lambda: rng.uniform(0.0, scenario.lateness))
     limiter = SlidingWindowLimiter(
-        clock=fake.clock, sleep=fake.sleep, overtake=scenario.overtake, interval=scenario.interval
+        clock=fake.clock,
+        sleep=fake.sleep,
+        overtake=scenario.overtake,
+        interval=scenario.interval,
+        lead=scenario.lead,
     )
     quota = Quota("app", "group", scenario.limit, scenario.margin)
     trace = Trace()
@@ -100,8 +107,8 @@ async def play(scenario: Scenario) -> Trace:
             trace.events.append(("grant", index, fake.now))
         if scope.cancelled_caught:
             trace.events.append(("cancel", index, fake.now))
-        elif request.depart_after is not None:
-            await fake.sleep(request.depart_after)
+        elif request.depart_after is not None or scenario.lead:
+            await fake.sleep(request.depart_after or 0.0)
             await departure.leaving()
             trace.events.append(("depart", index, fake.now))
 
@@ -111,7 +118,8 @@ async def play(scenario: Scenario) -> Trace:
 
     async def pause(at: float, hold: float | None) -> None:
         await fake.sleep(at)
-        trace.pauses.append((fake.now, scenario.span if hold is None else hold))
+        # without Retry-After the limiter chooses; it holds at least a margin's worth
+        trace.pauses.append((fake.now, max(scenario.margin, MIN_STEP) if hold is None else hold))
         await limiter.pause(quota, hold)
 
     async with anyio.create_task_group() as group:
@@ -147,12 +155,15 @@ def check_everyone_is_granted_or_cancelled(scenario: Scenario, trace: Trace) -> 
 
 
 def check_overtaking_budget(scenario: Scenario, trace: Trace) -> None:
+    """For every granted request. (A cancelled one may be noted as cancelled after later
+    grants: trio delivers a cancellation at a checkpoint that lets other tasks run first.)"""
     budget = math.floor(scenario.overtake * scenario.limit)
     for index in range(len(scenario.requests)):
         start = trace.index("enqueue", index)
         end = trace.index("grant", index)
-        end = trace.index("cancel", index) if end is None else end
-        assert start is not None and end is not None
+        if end is None:
+            continue
+        assert start is not None
 
         def later(other: int, start: int = start) -> bool:
             arrived = trace.index("enqueue", other)
@@ -167,9 +178,13 @@ def check_overtaking_budget(scenario: Scenario, trace: Trace) -> None:
 
 
 def check_pauses_hold_everyone(scenario: Scenario, trace: Trace) -> None:
+    """Nothing granted after a pause began leaves before it ends."""
+    granted = {r: t for k, r, t in trace.events if k == "grant"}
+    left = {**granted, **{r: t for k, r, t in trace.events if k == "depart"}}
     for at, hold in trace.pauses:
-        for kind, _, t in trace.events:
-            assert not (kind == "grant" and at + EPSILON < t < at + hold - EPSILON)
+        for request, t in granted.items():
+            if t > at + EPSILON:
+                assert left[request] >= at + hold - EPSILON
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from rongpub import InvalidRequestError, Limiter, Quota
-from rongpub._sliding_log import SlidingWindowLimiter
+from rongpub._sliding_log import SlidingWindowLimiter, _Timing
 from rongpub._virtual_time import FakeTime
 
 pytestmark = pytest.mark.anyio
@@ -20,7 +20,7 @@ def limiter(
     fake: FakeTime, *, overtake: float = 0.0, interval: float | None = 0.0
 ) -> SlidingWindowLimiter:
     return SlidingWindowLimiter(
-        clock=fake.clock, sleep=fake.sleep, overtake=overtake, interval=interval
+        clock=fake.clock, sleep=fake.sleep, overtake=overtake, interval=interval, lead=0.0
     )
 
 
@@ -118,16 +118,16 @@ async def test_releases_are_paced() -> None:
     assert [t for _, t in log] == pytest.approx([0.0, 0.05, 0.1])
 
 
-async def test_default_pacing_is_half_the_unit_interval_at_most_5_ms() -> None:
+async def test_default_pacing_is_half_the_unit_interval_at_most_1_ms() -> None:
     fake = FakeTime()
-    lim = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep)
+    lim = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep, lead=0.0)
     log: list[tuple[str, float]] = []
     slow, fast = Quota("app", "group", 20), Quota("app", "chatroom", 1000)
     jobs = [sender(fake, lim, log, f"g{i}", 1, quota=slow) for i in range(2)]
     jobs += [sender(fake, lim, log, f"c{i}", 1, quota=fast) for i in range(2)]
     await drive(fake, *jobs)
     times = dict(log)
-    assert times["g1"] - times["g0"] == pytest.approx(0.005)  # 1 s / 40 = 25 ms, capped
+    assert times["g1"] - times["g0"] == pytest.approx(0.001)  # 1 s / 40 = 25 ms, capped
     assert times["c1"] - times["c0"] == pytest.approx(1 / 2000)
 
 
@@ -164,7 +164,7 @@ async def test_pause_holds_every_sender_until_its_deadline() -> None:
     assert log == [("a", 2.5), ("b", 2.5)]
 
 
-async def test_pause_without_retry_after_lasts_one_window_plus_margin() -> None:
+async def test_a_first_429_without_retry_after_holds_until_a_unit_frees_plus_the_margin() -> None:
     fake = FakeTime()
     lim = limiter(fake)
     log: list[tuple[str, float]] = []
@@ -172,11 +172,13 @@ async def test_pause_without_retry_after_lasts_one_window_plus_margin() -> None:
 
     async def pause() -> None:
         await fake.sleep(0.5)
-        await lim.pause(quota, None)
+        await lim.pause(quota, None)  # the first send's unit frees at 1.02
 
-    await drive(fake, pause, sender(fake, lim, log, "a", 1, quota=quota, at=0.6))
-    assert [name for name, _ in log] == ["a"]
-    assert log[0][1] == pytest.approx(1.52)
+    first, second = (
+        sender(fake, lim, log, n, 1, quota=quota, at=t) for n, t in [("a", 0), ("b", 0.6)]
+    )
+    await drive(fake, first, pause, second)
+    assert [t for _, t in log] == pytest.approx([0.0, 1.04])
 
 
 async def test_each_app_key_and_api_has_its_own_quota() -> None:
@@ -238,3 +240,41 @@ async def native_asyncio_cancellation() -> None:
 
     await drive(fake, sender(fake, lim, log, "first", 2), big, sender(fake, lim, log, "s", 1))
     assert log == [("first", 0.0), ("s", 0.5)]
+
+
+class Timers:
+    """A clock and sleep where each reading is 0.2 ms later (time passes while a task
+    yields, unless `frozen`) and every timer fires 1 ms late."""
+
+    def __init__(self, *, frozen: bool = False) -> None:
+        self.now, self.frozen, self.slept = 0.0, frozen, list[float]()
+        self.real = 0.0
+
+    def clock(self) -> float:
+        self.now += 0.0 if self.frozen else 0.0002
+        return self.now
+
+    def realtime(self) -> float:
+        self.real += 0.0002
+        return self.real
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds + 0.001
+        await anyio.lowlevel.checkpoint()
+
+
+async def test_on_real_timers_the_last_moments_are_waited_by_yielding() -> None:
+    timers = Timers()
+    timing = _Timing(timers.clock, timers.sleep, 0.003, spin=0.0015, realtime=timers.realtime)
+    await timing.until(0.010)
+    assert timers.slept == [pytest.approx(0.0085 - 0.0002)]  # one timer, to 1.5 ms before
+    assert 0.010 <= timers.now < 0.0104  # then yields: on time despite the late timer
+
+
+async def test_a_clock_that_stands_still_while_tasks_yield_gets_a_plain_sleep() -> None:
+    timers = Timers(frozen=True)  # as trio's autojumping MockClock
+    timing = _Timing(timers.clock, timers.sleep, 0.003, spin=0.0015, realtime=timers.realtime)
+    timers.now = 0.009
+    await timing.until(0.010)
+    assert timers.slept == [pytest.approx(0.001)]  # yielded 1.5 ms of real time, then slept
