@@ -70,3 +70,18 @@ def test_request_building_figures_come_from_the_results() -> None:
     text = render_readme.render(_report({"request_building": entry}), chart=True)
     assert "| group | 50 µs (1.00×) | 40 µs (0.80×) |" in text
     assert "![Targets accepted per second](benchmarks/results/rate_over_time.png)" in text
+
+
+def test_a_suite_measured_by_a_later_run_names_that_run() -> None:
+    rows = [{"api": "group", "path": "rongpub", "us": 40.0, "ratio": 1.0}]
+    measured = {"generated": "2026-02-03T00:00:00+00:00", "quick": True,
+                "command": "python benchmarks/run.py --quick --only request_building"}  # fmt: skip
+    entry = {"title": "3. request building", "script": "benchmarks/request_building.py",
+             "status": "ok", "result": {"rows": rows}, "measured": measured}  # fmt: skip
+    text = render_readme.render(_report({"request_building": entry}), chart=False)
+    assert (
+        "Re-measured by `python benchmarks/run.py --quick --only request_building` (quick) "
+        "on 2026-02-03." in text
+    )
+    entry["measured"] = {**measured, "generated": "2026-01-01T00:00:00+00:00"}
+    assert "Re-measured" not in render_readme.render(_report({"request_building": entry}), False)
