@@ -35,7 +35,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _instructions import counted, mark, unavailable
+from _instructions import counted, mark, start, unavailable
 from _measure import (
     RESULTS,
     Sample,
@@ -105,6 +105,7 @@ def _count_child(args: argparse.Namespace) -> None:
         async with AsyncExitStack() as stack:
             clients = args.count_child
             sends = [await stack.enter_async_context(ASYNC_CLIENTS[c](args.url)) for c in clients]
+            start()
             for turn in range(args.rounds):
                 for index in _rotated(range(len(clients)), turn):
                     # One send per task first, uncounted: under callgrind the other client's
