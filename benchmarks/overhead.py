@@ -201,7 +201,7 @@ def _instructions(url: str, quick: bool) -> dict[str, Any]:
     command += ["--rounds", str(rounds), "--sends", str(sends)]
     command += ["--concurrency", *map(str, levels)]
     try:
-        totals, stdout = counted(command, timeout=600)
+        totals, stdout = counted(command, timeout=900)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         return {"status": "failed", "error": str(exc)}
     blocks = json.loads(stdout)
