@@ -35,8 +35,8 @@ _NOT_SENT = (
 
 @functools.lru_cache(maxsize=64)
 def _url(base_url: str, path: str) -> httpx.URL:
-    """`base_url + path`, parsed once: httpx parses a str URL anew on every request, which
-    was the largest cost rongpub added to a send (a fifth of it). `httpx.URL` is immutable."""
+    """`base_url + path`, parsed once: httpx parses a str URL anew on every request (~120k
+    instructions, 4% of a send on loopback). `httpx.URL` is immutable, so one serves all."""
     return httpx.URL(base_url + path)
 
 
