@@ -111,9 +111,10 @@ def _instruction_lines(counts: Json | None) -> list[str]:
         for client, by in by_client.items()
     ]  # fmt: skip
     note = (
-        f"Instructions per send, counted by callgrind ({counts['rounds']} rounds of "
-        f"{counts['sends_per_block']} sends per client; x bare httpx: the median of the "
-        "per-round ratios, then their range), a measure the machine's load does not move:"
+        f"Instructions per send, counted by callgrind (median of {counts['rounds']} blocks "
+        f"of {counts['sends_per_block']} sends per client, each block a process of its own; "
+        "x bare httpx, then the range of the ratio over the rounds' pairs of blocks), a "
+        "measure the machine's load does not move:"
     )
     return [note, "", *_table(["client", *(f"at {n}" for n in levels)], rows), ""]
 

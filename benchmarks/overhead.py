@@ -14,7 +14,7 @@ emulator (a full h11 server) is from it, i.e. why it is not the target here.
 
 CPU time moves with the machine's load, by as much as the gap it measures, so the suite also
 counts the instructions per send of rongpub and bare httpx under callgrind (`_instructions.py`):
-blocks of sends from each, alternated ABBA.. in one process, ratios paired per round.
+a block of sends per process, the clients alternated per round, the ratio of their medians.
 
     python benchmarks/overhead.py [--quick] [--json PATH]
 """
@@ -93,37 +93,25 @@ def _child(args: argparse.Namespace) -> None:
 
 
 def _count_child(args: argparse.Namespace) -> None:
-    """Send `--sends` per block from each named client, blocks alternated per round and
-    marked for callgrind; print the blocks in order as JSON."""
-    from contextlib import AsyncExitStack
-
+    """One counted block: open the client, warm it up, turn callgrind's instrumentation on,
+    then `--sends` sends between two marks; print how many."""
     from _clients import ASYNC_CLIENTS
 
-    blocks: list[dict[str, Any]] = []
-
-    async def level(concurrency: int) -> None:
-        async with AsyncExitStack() as stack:
-            clients = args.count_child
-            sends = [await stack.enter_async_context(ASYNC_CLIENTS[c](args.url)) for c in clients]
+    async def block(concurrency: int) -> None:
+        async with ASYNC_CLIENTS[args.count_child](args.url) as send:
+            # Uncounted: connections opened and every code path run once.
+            await _burst(send, concurrency, 2 * concurrency)
             start()
-            for turn in range(args.rounds):
-                for index in _rotated(range(len(clients)), turn):
-                    # One send per task first, uncounted: under callgrind the other client's
-                    # block outlasts the pool's 5 s keep-alive, and reconnecting all of its
-                    # connections would cost this block ~20% more at concurrency 20.
-                    await _burst(sends[index], concurrency, concurrency)
-                    mark()
-                    await _burst(sends[index], concurrency, args.sends)
-                    mark()
-                    blocks.append({"client": clients[index], "concurrency": concurrency})
+            mark()
+            await _burst(send, concurrency, args.sends)
+            mark()
 
-    for concurrency in args.concurrency:
-        anyio.run(level, concurrency)
-    print(json.dumps(blocks))
+    anyio.run(block, args.concurrency[0])
+    print(json.dumps({"sends": args.sends}))
 
 
-def _rotated(items: Sequence[int], turn: int) -> list[int]:
-    """ABAB.. order turned by one per round (AB, BA, AB, ... for two clients)."""
+def _rotated(items: Sequence[str], turn: int) -> list[str]:
+    """The items turned by one per round (AB, BA, AB, ... for two)."""
     shift = turn % len(items)
     return [*items[shift:], *items[:shift]]
 
@@ -191,27 +179,30 @@ def measure(*, quick: bool) -> dict[str, Any]:
 
 def _instructions(url: str, quick: bool) -> dict[str, Any]:
     """Instructions per send of rongpub and bare httpx, counted by callgrind (see
-    `_instructions.py`): the measure of the per-send gap that machine load does not move."""
+    `_instructions.py`): the measure of the per-send gap that machine load does not move.
+
+    Each block is a process of its own (started alike, warmed up alike), so no block inherits
+    another's pool, timers or garbage; rounds alternate the clients' order (AB, BA, ...).
+    """
     reason = unavailable()
     if reason is not None:
         return {"status": "unavailable", "error": reason}
-    rounds, sends = (2, 30) if quick else (7, 100)
+    rounds, sends = (1, 30) if quick else (7, 100)
     levels = _COUNTED_LEVELS[:1] if quick else _COUNTED_LEVELS
-    command = [sys.executable, __file__, "--count-child", *_COUNTED, "--url", url]
-    command += ["--rounds", str(rounds), "--sends", str(sends)]
-    command += ["--concurrency", *map(str, levels)]
-    try:
-        totals, stdout = counted(command, timeout=900)
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        return {"status": "failed", "error": str(exc)}
-    blocks = json.loads(stdout)
-    if len(totals) != 2 * len(blocks):
-        error = f"{len(totals)} callgrind dumps for {len(blocks)} blocks"
-        return {"status": "failed", "error": error}
     per_send: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for index, block in enumerate(blocks):
-        # Block i lies between marks 2i+1 and 2i+2: the count ending at the later one.
-        per_send[block["client"], block["concurrency"]].append(totals[2 * index + 1] / sends)
+    for level in levels:
+        for turn in range(rounds):
+            for client in _rotated(_COUNTED, turn):
+                command = [sys.executable, __file__, "--count-child", client, "--url", url]
+                command += ["--sends", str(sends), "--concurrency", str(level)]
+                try:
+                    totals, _ = counted(command, timeout=600)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    return {"status": "failed", "error": str(exc)}
+                if len(totals) != 2:
+                    return {"status": "failed", "error": f"{len(totals)} callgrind dumps, not 2"}
+                # totals[0]: from start() to the first mark; totals[1]: the block.
+                per_send[client, level].append(totals[1] / sends)
     rows = [_count_row(client, level, per_send) for level in levels for client in _COUNTED]
     return {"status": "ok", "rounds": rounds, "sends_per_block": sends, "rows": rows}
 
@@ -219,15 +210,15 @@ def _instructions(url: str, quick: bool) -> dict[str, Any]:
 def _count_row(
     client: str, level: int, per_send: dict[tuple[str, int], list[float]]
 ) -> dict[str, Any]:
-    """Median instructions per send, and the ratio to bare httpx per round (median, range):
-    a round's blocks ran back to back, so pairing them cancels any drift between rounds."""
+    """Median instructions per send, its ratio to bare httpx's median, and the range of the
+    ratios of the blocks run in the same round (how much one block pair can be off)."""
     mine, base = per_send[client, level], per_send[BASELINE, level]
     ratios = [m / b for m, b in zip(mine, base, strict=True)]
     return {
         "client": client,
         "concurrency": level,
         "instructions_per_send": median(mine),
-        "ratio": median(ratios),
+        "ratio": median(mine) / median(base),
         "ratio_min": min(ratios),
         "ratio_max": max(ratios),
         "per_round": mine,
@@ -310,8 +301,8 @@ def _print_instructions(counts: dict[str, Any]) -> None:
         print(f"instructions per send: not counted ({counts['status']}: {counts['error']})\n")
         return
     title = (
-        f"Instructions per send (callgrind; {counts['rounds']} rounds of "
-        f"{counts['sends_per_block']} sends per client, ratio to bare httpx paired per round)"
+        f"Instructions per send (callgrind; median of {counts['rounds']} blocks of "
+        f"{counts['sends_per_block']} sends per client; min/max: a round's pair of blocks)"
     )
     headers = ("client", "conc", "instructions/send", "x httpx", "min", "max")
     rows = [
@@ -334,8 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--count-child", nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--count-child", help=argparse.SUPPRESS)
     parser.add_argument("--sends", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
