@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import aiohttp
 import httpx
 
 from rongpub import RongCloud, TextMessage
@@ -84,6 +83,8 @@ async def _rongpub(
 
 @asynccontextmanager
 async def _bare_aiohttp(url: str) -> AsyncIterator[AsyncSend]:
+    import aiohttp  # here, so that processes measuring only httpx clients never load it
+
     path, body, headers = _prebuilt()
     connector = aiohttp.TCPConnector(limit=LIMITS.max_connections or 0)
     async with aiohttp.ClientSession(connector=connector) as session:

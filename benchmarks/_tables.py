@@ -92,7 +92,31 @@ def _overhead(result: Json, suites: Json) -> list[str]:
             f"{_num(fast['rate'])} against the fixed-answer server ({_pct(fast['server_busy'])} "
             "busy), which is why the latter is the target here.",
         ]
-    return [*lines, ""]
+    return [*lines, "", *_instruction_lines(result.get("instructions"))]
+
+
+def _instruction_lines(counts: Json | None) -> list[str]:
+    """The callgrind counts of the overhead suite: instructions per send, x bare httpx."""
+    if counts is None:
+        return []
+    if counts["status"] != "ok":
+        return [f"Instructions per send: not counted ({counts['status']}: {counts['error']}).", ""]
+    by_client: dict[str, dict[int, Json]] = {}
+    for row in counts["rows"]:
+        by_client.setdefault(row["client"], {})[row["concurrency"]] = row
+    levels = sorted({row["concurrency"] for row in counts["rows"]})
+    rows = [
+        [client] + [f"{_num(by[n]['instructions_per_send'])} ({_x(by[n]['ratio'])}, "
+                    f"{_x(by[n]['ratio_min'])}-{_x(by[n]['ratio_max'])})" for n in levels]
+        for client, by in by_client.items()
+    ]  # fmt: skip
+    note = (
+        f"Instructions per send, counted by callgrind (median of {counts['rounds']} blocks "
+        f"of {counts['sends_per_block']} sends per client, each block a process of its own; "
+        "x bare httpx, then the range of the ratio over the rounds' pairs of blocks), a "
+        "measure the machine's load does not move:"
+    )
+    return [note, "", *_table(["client", *(f"at {n}" for n in levels)], rows), ""]
 
 
 def _request_building(result: Json, suites: Json) -> list[str]:

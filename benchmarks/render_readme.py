@@ -59,11 +59,22 @@ def render(report: Json, chart: bool) -> str:
     for name, entry in suites.items():
         lines.append(f"**{entry['title']}** (`{entry['script']}`)")
         lines.append("")
+        lines += _remeasured(report, entry)
         if entry["status"] != "ok":
             lines += [f"Not measured in this run ({entry['status']}: {entry['error']}).", ""]
             continue
         lines += RENDERERS.get(name, generic)(entry["result"], suites)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _remeasured(report: Json, entry: Json) -> list[str]:
+    """A line naming the run that measured this suite, when not the one named at the top
+    (a suite re-run alone with `run.py --only` and merged in)."""
+    measured = entry.get("measured")
+    if not measured or measured["generated"] == report["generated"]:
+        return []
+    quick = " (quick)" if measured.get("quick") else ""
+    return [f"Re-measured by `{measured['command']}`{quick} on {measured['generated'][:10]}.", ""]
 
 
 def replace_region(readme: str, body: str) -> str:

@@ -28,7 +28,7 @@ from ._intake import Targets
 from ._limiter import Limiter, Quota
 from ._push import PushExt
 from ._request import Api, PreparedRequest, Template, chatroom_template, group_template
-from ._response import PublishResult, decode, parse_retry_after
+from ._response import PublishResult, decode
 from ._signing import Credentials
 from ._sliding_log import SlidingWindowLimiter
 from ._transport import Hosts, post, traces_writes
@@ -256,8 +256,7 @@ class RongCloud:
         response = await post(
             self._http, url, request, headers, self._timeout, departure, traced=self._traced[url]
         )
-        retry_after = parse_retry_after(response.headers)
-        return decode(request, response.status_code, response.content, retry_after)
+        return decode(request, response.status_code, response.content, response.headers)
 
     async def _wait_out(self, quota: Quota | None, retry_after: float | None) -> None:
         """After a 429: pause the quota for everyone (or just this call when unlimited)."""

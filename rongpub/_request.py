@@ -7,7 +7,7 @@ Fan-out builds one template and many requests from it.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -67,7 +67,22 @@ class Template:
         )
         middle = encode_form((self.target_key, target) for target in ids)
         body = b"&".join((self.head, middle, self.tail))
-        return PreparedRequest(self.api, self.path, ids, body, str(uuid.uuid4()))
+        return PreparedRequest(self.api, self.path, ids, body, request_id())
+
+
+# Hex digit of a random nibble -> the UUID variant nibble (10xx) keeping its two low bits.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def request_id() -> str:
+    """A random (version 4) UUID as text, the X-Request-ID of one request.
+
+    The same text as `str(uuid.uuid4())` (122 random bits), built from the hex of 16 random
+    bytes in a fifth of the instructions: this runs once per send.
+    """
+    digits = os.urandom(16).hex()
+    variant = _VARIANT[digits[16]]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
 def _flag(value: bool | None) -> str | None:

@@ -60,9 +60,13 @@ _AUTH_CODES = frozenset({1001, 1004})
 
 
 def decode(
-    request: PreparedRequest, status: int, body: bytes, retry_after: float | None
+    request: PreparedRequest, status: int, body: bytes, headers: Mapping[str, str]
 ) -> PublishResult:
-    """The result of `request`, or raise the error its answer means."""
+    """The result of `request`, or raise the error its answer means.
+
+    `headers` are read only for a rate limit's Retry-After: each lookup in httpx's headers
+    scans them all, which an accepted send need not pay.
+    """
     try:
         reply = _decoder.decode(body)
     except msgspec.DecodeError:
@@ -80,7 +84,7 @@ def decode(
             message=message,
             status_code=status,
             request_id=request_id,
-            retry_after=retry_after,
+            retry_after=parse_retry_after(headers),
         )
     if status >= 500 or reply is None:
         raise DeliveryUnknownError(

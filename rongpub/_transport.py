@@ -8,6 +8,7 @@ failure moves subsequent calls at most once per cooldown (as the official Go SDK
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -30,6 +31,13 @@ _NOT_SENT = (
     httpx.UnsupportedProtocol,
     httpx.LocalProtocolError,
 )
+
+
+@functools.lru_cache(maxsize=64)
+def _url(base_url: str, path: str) -> httpx.URL:
+    """`base_url + path`, parsed once: httpx parses a str URL anew on every request (~120k
+    instructions, 4% of a send on loopback). `httpx.URL` is immutable, so one serves all."""
+    return httpx.URL(base_url + path)
 
 
 class Hosts:
@@ -136,7 +144,7 @@ async def post(
             await departure.leaving()
     try:
         return await client.post(
-            base_url + request.path,
+            _url(base_url, request.path),
             content=request.body,
             headers=headers,
             timeout=timeout,

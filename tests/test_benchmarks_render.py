@@ -70,3 +70,39 @@ def test_request_building_figures_come_from_the_results() -> None:
     text = render_readme.render(_report({"request_building": entry}), chart=True)
     assert "| group | 50 µs (1.00×) | 40 µs (0.80×) |" in text
     assert "![Targets accepted per second](benchmarks/results/rate_over_time.png)" in text
+
+
+def test_a_suite_measured_by_a_later_run_names_that_run() -> None:
+    rows = [{"api": "group", "path": "rongpub", "us": 40.0, "ratio": 1.0}]
+    measured = {"generated": "2026-02-03T00:00:00+00:00", "quick": True,
+                "command": "python benchmarks/run.py --quick --only request_building"}  # fmt: skip
+    entry = {"title": "3. request building", "script": "benchmarks/request_building.py",
+             "status": "ok", "result": {"rows": rows}, "measured": measured}  # fmt: skip
+    text = render_readme.render(_report({"request_building": entry}), chart=False)
+    assert (
+        "Re-measured by `python benchmarks/run.py --quick --only request_building` (quick) "
+        "on 2026-02-03." in text
+    )
+    entry["measured"] = {**measured, "generated": "2026-01-01T00:00:00+00:00"}
+    assert "Re-measured" not in render_readme.render(_report({"request_building": entry}), False)
+
+
+def test_overhead_instruction_counts_come_from_the_results() -> None:
+    rows = [
+        {"client": c, "concurrency": 1, "rate": 100.0, "cpu_us": 1000.0, "rate_ratio": 1.0,
+         "cpu_ratio": 1.0} for c in ("httpx (bare)", "rongpub")
+    ]  # fmt: skip
+    counted = [
+        {"client": "httpx (bare)", "concurrency": 1, "instructions_per_send": 2_850_000.0,
+         "ratio": 1.0, "ratio_min": 1.0, "ratio_max": 1.0},
+        {"client": "rongpub", "concurrency": 1, "instructions_per_send": 2_900_000.0,
+         "ratio": 1.02, "ratio_min": 1.01, "ratio_max": 1.03},
+    ]  # fmt: skip
+    instructions = {"status": "ok", "rounds": 5, "sends_per_block": 100, "rows": counted}
+    entry = {"title": "2. overhead", "script": "benchmarks/overhead.py", "status": "ok",
+             "result": {"rows": rows, "instructions": instructions}}  # fmt: skip
+    text = render_readme.render(_report({"overhead": entry}), chart=False)
+    assert "| rongpub | 2,900,000 (1.02×, 1.01×-1.03×) |" in text
+    instructions.update(status="unavailable", error="valgrind is not installed")
+    text = render_readme.render(_report({"overhead": entry}), chart=False)
+    assert "not counted (unavailable: valgrind is not installed)" in text

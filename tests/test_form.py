@@ -1,4 +1,5 @@
-from urllib.parse import parse_qsl
+import uuid
+from urllib.parse import parse_qsl, quote, quote_from_bytes
 
 import pytest
 from hypothesis import given
@@ -6,7 +7,7 @@ from hypothesis import strategies as st
 
 from rongpub import InvalidRequestError, TextMessage
 from rongpub._form import encode_form
-from rongpub._request import chatroom_template, group_template
+from rongpub._request import chatroom_template, group_template, request_id
 
 _TEXT = st.text(st.characters(blacklist_categories=["Cs"]))
 
@@ -41,3 +42,22 @@ def test_lone_surrogates_are_refused_before_sending() -> None:
     assert caught.value.field == "group_ids"
     with pytest.raises(InvalidRequestError, match="content"):
         chatroom_template(from_user_id="u", object_name="A:B", content="\udfff")
+
+
+@given(st.one_of(st.binary(), _TEXT))
+def test_values_are_escaped_exactly_as_urllib_quote_does(value: str | bytes) -> None:
+    if isinstance(value, bytes):
+        expected = quote_from_bytes(value, safe="-._~")
+    else:
+        expected = quote(value, safe="-._~")
+    assert encode_form([("k", value)]) == f"k={expected}".encode("ascii")
+
+
+def test_request_ids_are_distinct_version_4_uuids() -> None:
+    ids = [request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+    # Every variant nibble occurs (its two low bits stay random).
+    assert {text[19] for text in ids} == set("89ab")
