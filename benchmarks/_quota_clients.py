@@ -101,6 +101,9 @@ class _Leaving:
 
     async def leaving(self) -> None:
         await self._inner.leaving()
+
+    def left(self) -> None:
+        self._inner.left()
         self._noting.note(self._cost)
 
 

@@ -41,6 +41,11 @@ class Departure(Protocol):
         granted no longer hold by now and must be taken again."""
         ...
 
+    def left(self) -> None:
+        """The whole request has been written (called only by transports that report it,
+        after `leaving()`): count the units from now if that is later."""
+        ...
+
 
 @runtime_checkable
 class Limiter(Protocol):

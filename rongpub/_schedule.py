@@ -114,7 +114,7 @@ class Schedule:
         self._used += ticket.cost
         self._last = now
 
-    def restamp(self, ticket: Ticket, now: float) -> bool:
+    def restamp(self, ticket: Ticket, now: float, *, force: bool = False) -> bool:
         """`ticket`, taken earlier, really leaves at `now` (e.g. after opening a connection).
 
         Its units count from `now` on: windows that end before `now` lose them (they were
@@ -122,12 +122,15 @@ class Schedule:
         the true instant, which keeps their arrivals a full span apart from this one.
         Returns False, changing nothing, when its units expired already (it leaves `span` or
         more after it was taken): nothing checked it against the releases since, so it must
-        be taken again (`enqueue(cost, first=True)`).
+        be taken again (`enqueue(cost, first=True)`); with `force` (its bytes are out already,
+        nothing can be taken back) it is counted again from `now`.
         """
         self._expire(now)
         kept = [entry for entry in self._log if entry[1] is not ticket]
-        if len(kept) == len(self._log):
+        if len(kept) == len(self._log) and not force:
             return False
+        if len(kept) == len(self._log):
+            self._used += ticket.cost
         self._log = deque(sorted((*kept, (now, ticket)), key=lambda entry: entry[0]))
         return True
 

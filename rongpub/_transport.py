@@ -116,6 +116,8 @@ def _trace(departure: Departure) -> Callable[[str, dict[str, Any]], Awaitable[No
     async def trace(event: str, info: dict[str, Any]) -> None:
         if event.endswith("send_request_headers.started"):
             await departure.leaving()
+        elif event.endswith("send_request_body.complete"):
+            departure.left()
 
     return trace
 

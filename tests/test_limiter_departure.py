@@ -67,6 +67,38 @@ async def test_a_send_leaving_after_its_units_expired_waits_ahead_of_the_queue()
     assert log == [("other", 1.2), ("slow", 2.2), ("later", 3.2)]
 
 
+def test_a_send_already_out_is_counted_again_even_after_its_units_expired() -> None:
+    plan = schedule()
+    first = plan.enqueue(2)
+    plan.take(first, 0.0)
+    assert plan.restamp(first, 1.5, force=True)
+    assert plan.used(2.49) == 2
+    assert plan.used(2.5) == 0
+
+
+@pytest.mark.anyio
+async def test_units_count_from_when_the_whole_request_was_written() -> None:
+    fake = FakeTime()
+    limiter = SlidingWindowLimiter(clock=fake.clock, sleep=fake.sleep, interval=0.0, lead=0.0)
+    quota = Quota("app", "group", 1)
+    times: list[float] = []
+
+    async def send(start: float, stall: float) -> None:
+        await fake.sleep(start)
+        departure = await limiter.acquire(quota, 1)
+        await departure.leaving()
+        await fake.sleep(stall)  # a garbage collection before the bytes are out
+        departure.left()
+        departure.left()  # once only
+        times.append(fake.now)
+
+    async with anyio.create_task_group() as group:
+        fake.spawn(group, partial(send, 0.0, 0.02))
+        fake.spawn(group, partial(send, 0.001, 0.0))
+        await fake.run()
+    assert times == pytest.approx([0.02, 1.02])
+
+
 def test_restamping_keeps_the_log_in_time_order() -> None:
     plan = Schedule(limit=3, span=1.0, overtake=0, interval=0.0)
     early, late = plan.enqueue(1), plan.enqueue(1)
@@ -91,6 +123,9 @@ class RecordingLimiter:
         self.events.append("leaving")
         await anyio.lowlevel.checkpoint()
 
+    def left(self) -> None:
+        self.events.append("left")
+
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         await anyio.lowlevel.checkpoint()
 
@@ -112,7 +147,7 @@ async def test_the_client_reports_when_the_bytes_leave() -> None:
             await rc.publish_group(
                 from_user_id="u", group_ids=["g"], content=TextMessage(content="x")
             )
-    assert limiter.events == ["acquire", "leaving", "acquire", "leaving"]
+    assert limiter.events == ["acquire", "leaving", "left"] * 2
 
 
 @pytest.mark.anyio

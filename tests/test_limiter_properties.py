@@ -28,6 +28,7 @@ class Request:
     cost: int
     cancel_after: float | None
     depart_after: float | None  # None: leaving() right away with a lead, else never called
+    written_after: float  # from leaving() to left(): the bytes going out
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         st.integers(1, limit),
         st.none() | st.floats(0, 2, allow_nan=False),
         st.none() | st.floats(0, 2.5, allow_nan=False),  # up to past its units' expiry
+        st.sampled_from([0.0, 0.0, 0.02, 0.3]),
     )
     holds = st.none() | st.floats(0, 1.5, allow_nan=False)
     return Scenario(
@@ -110,6 +112,8 @@ async def play(scenario: Scenario) -> Trace:
         elif request.depart_after is not None or scenario.lead:
             await fake.sleep(request.depart_after or 0.0)
             await departure.leaving()
+            await fake.sleep(request.written_after)
+            departure.left()
             trace.events.append(("depart", index, fake.now))
 
     async def cancel(at: float, scope: anyio.CancelScope) -> None:
