@@ -1,17 +1,23 @@
-"""One acquisition against Redis: book, sleep once, send.
+"""One acquisition against Redis: book, wake a little early, send on the booked instant.
 
-A booking names an instant on Redis's clock; the caller sleeps the delay Redis gave and
-returns. A task cancelled while it holds a booking gives it back in a shielded call before
+A booking names an instant on Redis's clock (mapped to this process's clock by
+`RedisClock`). The task sleeps until `lead` seconds before it, so that signing the request
+and getting a connection happen before the instant, not after; the request then waits in
+`Departure.leaving()` (the client calls it just before the bytes go out) until the instant
+itself. A task cancelled while it holds a booking gives it back in a shielded call before
 the cancellation propagates, so a cancelled waiter leaves no lasting over-throttling.
 
-Lateness. The send leaves when this process has handled Redis's answer and its timer has
-fired; a busy event loop makes both late, never early. Bookings made after this one were
-placed against its instant, so a send later than `margin + slack` after it can crowd the
-next window. That is why the Redis limiter adds `slack` to the window: measured with 8
-processes starting together on 2 busy cores, sends left a median 13 ms and at worst ~90 ms
-after their instant. A late booking is not re-booked: moving it would leave a hole the
-bookings behind it cannot use, and when a busy machine makes every task late at once every
-task would fall to the back of the queue (tried: the quota went almost unused).
+Lateness. Bookings made after this one were placed against its instant, so a send that
+leaves late crowds the next window's bookings of the same units. A send may leave up to
+`slack` after its instant (the script keeps bookings that share a window `window + margin +
+slack` apart, so sends leaving within `[instant, instant + slack]` keep every window of
+`window + margin` within the limit, as the in-process limiter does). A send later than that
+(its process stalled, its connection took long to open) does not leave on its stale booking:
+it books again and waits for the new instant. The stale booking's units stay counted (they
+cannot be moved: later bookings were placed against them), which costs their quota once.
+Measured before waking early: 8 processes starting together on 2 busy cores sent a median
+13 ms and at worst ~90 ms after their instant, and a 20 ms slack still let start-up sends
+crowd the next window (27 server 429s per 1,000 requests at 20/s).
 
 Pauses. A 429 sets the quota's pause-until in Redis, which every new booking in every
 process respects; bookings already handed out keep their instant (each fits the shared
@@ -24,64 +30,110 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 from redis.exceptions import RedisError
 
 from ._exceptions import LimiterUnavailableError
-from ._limiter import Quota
-from ._redis_store import QuotaKeys, RedisStore
+from ._limiter import Departure, Limiter, Quota
+from ._redis_clock import Due, RedisClock
+from ._redis_store import Booking, QuotaKeys
 from ._sliding_log import MAX_INTERVAL
 
-__all__ = ["Booker", "Sleep"]
+__all__ = ["Booker", "Clock", "Held", "RedisDeparture", "Sleep", "Store"]
 
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[object]]
+Clock = Callable[[], float]
+
+
+class Store(Protocol):
+    """The calls a `Booker` makes (`RedisStore`; a fake in unit tests)."""
+
+    def new_member(self, cost: int) -> str: ...
+
+    async def reserve(
+        self, keys: QuotaKeys, quota: Quota, member: str, *, interval: float, slack: float
+    ) -> Booking: ...
+
+    async def pause(self, keys: QuotaKeys, seconds: float) -> float: ...
+
+    async def give_back(self, keys: QuotaKeys, *members: str) -> None: ...
+
+    async def time(self, keys: QuotaKeys) -> int: ...
+
+
+@dataclass(frozen=True)
+class Held:
+    """A booking this process holds: its log `member`, `cost` units, and the `instant` they
+    may leave (Redis time, microseconds)."""
+
+    member: str
+    cost: int
+    instant: int
 
 
 class Booker:
-    """Books, waits out and gives back reservations through a `RedisStore`.
+    """Books, waits out, re-books and gives back reservations through a `Store`.
 
     `timeout`: seconds one Redis call may take. `interval`: least seconds between two bookings
-    of a quota (`None`: as the in-process limiter). `slack`: see `RedisStore.reserve`.
-    `sleep`: how to wait, in seconds (injectable for tests).
+    of a quota (`None`: as the in-process limiter). `slack`: see `RedisStore.reserve`; also the
+    most seconds a send may leave after its instant. `lead`: seconds a task wakes before its
+    instant, once departures are reported (a client whose transport never calls `leaving()`
+    would otherwise send that early). `clock`, `sleep`: local monotonic seconds and how to
+    wait (injectable for tests).
     """
 
     def __init__(
         self,
-        store: RedisStore,
+        store: Store,
         *,
         timeout: float,
         interval: float | None,
         slack: float,
+        lead: float,
+        clock: Clock,
         sleep: Sleep,
     ) -> None:
         self._store = store
         self._timeout = timeout
         self._interval = interval
         self._slack = slack
+        self._lead = lead
+        self._clock = clock
         self._sleep = sleep
+        self._redis_clock = RedisClock()
+        self._reported = False  # whether any departure was reported: then wake `lead` early
+        #: Sends that came too late for their booking and booked again, and reads of Redis's
+        #: clock to map instants more tightly (for benchmarks).
+        self.rebooked = self.clock_reads = 0
 
-    async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> None:
-        """Return when `cost` units of `quota` may leave; `LimiterUnavailableError` if Redis
-        fails (its entries then expire with their window)."""
-        member = self._store.new_member(cost)
-        interval = self._interval
-        if interval is None:  # the in-process limiter's pacing
-            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
-        reserve = partial(
-            self._store.reserve, keys, quota, member, interval=interval, slack=self._slack
-        )
-        try:
-            booking = await self.call(reserve)
-            await self._sleep(booking.delay)
-        except LimiterUnavailableError:
-            raise
-        except BaseException:
-            await self._give_back(keys, member)
-            raise
+    async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> Held:
+        """Book `cost` units of `quota` and return `lead` seconds before they may leave;
+        `LimiterUnavailableError` if Redis fails (its entries then expire with their window)."""
+        return await self._book(keys, quota, cost, self._lead if self._reported else 0.0)
+
+    async def depart(self, keys: QuotaKeys, quota: Quota, held: Held) -> None:
+        """Return on `held`'s instant, or within `slack` after it; a send later than that
+        books again and waits for its new instant. Cancelled, it gives the booking back."""
+        self._reported = True
+        while True:
+            try:
+                if self._redis_clock.spread > self._slack:
+                    await self._read_redis_clock(keys)
+                await self._sleep(max(0.0, self._due(held).latest - self._clock()))
+            except LimiterUnavailableError:
+                raise
+            except BaseException:
+                await self._give_back(keys, held.member)
+                raise
+            if self._clock() - self._due(held).earliest <= self._slack:
+                return
+            self.rebooked += 1
+            held = await self._book(keys, quota, held.cost, 0.0)
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> None:
         """Hold new bookings of the quota, in every process, `seconds` from now."""
@@ -97,6 +149,38 @@ class Booker:
                 f"Redis did not answer the rate limiter ({type(exc).__name__}: {exc})"
             ) from exc
 
+    async def _book(self, keys: QuotaKeys, quota: Quota, cost: int, early: float) -> Held:
+        """Book `cost` units and sleep until `early` seconds before their instant."""
+        member = self._store.new_member(cost)
+        interval = self._interval
+        if interval is None:  # the in-process limiter's pacing
+            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
+        reserve = partial(
+            self._store.reserve, keys, quota, member, interval=interval, slack=self._slack
+        )
+        try:
+            asked = self._clock()
+            booking = await self.call(reserve)
+            self._redis_clock.observe(booking.now, asked, self._clock())
+            held = Held(member, cost, booking.instant)
+            await self._sleep(max(0.0, self._due(held).latest - early - self._clock()))
+        except LimiterUnavailableError:
+            raise
+        except BaseException:
+            await self._give_back(keys, member)
+            raise
+        return held
+
+    async def _read_redis_clock(self, keys: QuotaKeys) -> None:
+        """Ask Redis's clock once, to tighten the local mapping of instants."""
+        asked = self._clock()
+        redis_now = await self.call(partial(self._store.time, keys))
+        self._redis_clock.observe(redis_now, asked, self._clock())
+        self.clock_reads += 1
+
+    def _due(self, held: Held) -> Due:
+        return self._redis_clock.due(held.instant)
+
     async def _give_back(self, keys: QuotaKeys, member: str) -> None:
         # Shielded: the task is being cancelled, and the units must not stay booked.
         with (
@@ -105,3 +189,41 @@ class Booker:
             contextlib.suppress(RedisError, OSError),
         ):
             await self._store.give_back(keys, member)
+
+
+class RedisDeparture:
+    """Units booked in Redis for one send; `leaving()` lets them go on their instant.
+
+    If Redis fails while the send books again, `outage(exc)` names the limiter to fall back
+    to (or raises `exc`), and the send takes its units there instead.
+    """
+
+    __slots__ = ("_booker", "_held", "_keys", "_outage", "_quota")
+
+    def __init__(
+        self,
+        booker: Booker,
+        keys: QuotaKeys,
+        quota: Quota,
+        held: Held,
+        outage: Callable[[LimiterUnavailableError], Limiter],
+    ) -> None:
+        self._booker: Booker | None = booker
+        self._keys = keys
+        self._quota = quota
+        self._held = held
+        self._outage = outage
+
+    async def leaving(self) -> None:
+        """The request is about to be written: wait for its instant (see `Booker.depart`);
+        later calls do nothing."""
+        booker, self._booker = self._booker, None
+        if booker is None:
+            return
+        try:
+            await booker.depart(self._keys, self._quota, self._held)
+        except LimiterUnavailableError as exc:
+            fallback = self._outage(exc)
+            departure: Departure | None = await fallback.acquire(self._quota, self._held.cost)
+            if departure is not None:
+                await departure.leaving()
