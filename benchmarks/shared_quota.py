@@ -18,7 +18,8 @@ share of the quota accepted in the steady part (goal: at least 95%), targets los
 after the first 2 s), the tightest span holding limit + 1 targets as they arrived at the
 server and as they left the clients (when the limiter's `Departure.leaving()` returned, just
 before the request's bytes were written; above 1000 ms: no 1 s window over the limit), Redis
-commands sent per send, and sends that came too late for their booking and booked again.
+commands sent per send, and sends that came too late for their booking (per 1,000 sends):
+moved to the moment they left (their units fitted there) or booked again.
 
     python benchmarks/shared_quota.py [--duration 30] [--quick] [--processes 8] [--tasks 20]
                                       [--slack S] [--lead S] [--json PATH]
@@ -123,13 +124,14 @@ def _row(
         steady_requests=len(steady),
         steady_worst_window=worst_window([(a.time, a.targets) for a in steady]),
         redis_calls=sum(t["redis_calls"] for t in tallies) if CONFIGS[config][0] else None,
+        moved=sum(t["moved"] for t in tallies) if CONFIGS[config][0] else None,
         rebooked=sum(t["rebooked"] for t in tallies) if CONFIGS[config][0] else None,
     )
     sends = len(tally.left)
     entry["calls_per_send"] = entry["redis_calls"] / sends if entry["redis_calls"] else None
-    entry["rebooked_per_1000"] = (
-        1000 * entry["rebooked"] / sends if sends and CONFIGS[config][0] else None
-    )
+    for late in ("moved", "rebooked"):
+        count = entry[late]
+        entry[f"{late}_per_1000"] = None if count is None or not sends else 1000 * count / sends
     return {"api": api, "config": config, **entry}
 
 
@@ -181,7 +183,8 @@ COLUMNS = {
     "tightest_arrived_ms": "tightest server ms",
     "tightest_left_ms": "tightest client ms",
     "calls_per_send": "Redis calls/send",
-    "rebooked_per_1000": "re-booked/1000 sends",
+    "moved_per_1000": "late, moved/1000 sends",
+    "rebooked_per_1000": "late, re-booked/1000",
 }
 
 

@@ -98,21 +98,31 @@ class RedisStore:
         *,
         interval: float = 0.0,
         slack: float = 0.0,
+        late: str | None = None,
     ) -> Booking:
         """Book `member`'s units (its suffix).
 
         `interval`: least seconds after the newest reservation (pacing). `slack`: seconds
-        added to `window + margin` between reservations that share a window. Idempotent
-        per member: a retried call returns the reservation already made.
+        added to `window + margin` between reservations that share a window. `late`: a
+        reservation whose send came too late for its instant; it leaves now if its units fit
+        now (the booking returned is then `late`'s), else it is given back and `member` is
+        booked. Idempotent per member: a retried call returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
         width = round((quota.window + quota.margin + slack) * _MICROS)
         gap = round(interval * _MICROS)
         args: list[int | str] = [quota.limit, cost, width, member, gap]
+        if late is not None:
+            args.append(late)
         await self._load()
         reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)
-        delay, instant = (int(x) for x in reply)
-        return Booking(member=member, instant=instant, delay=delay / _MICROS, now=instant - delay)
+        delay, instant, moved = (int(x) for x in reply)
+        return Booking(
+            member=late if moved and late is not None else member,
+            instant=instant,
+            delay=delay / _MICROS,
+            now=instant - delay,
+        )
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> float:
         """Set the quota's pause-until to at least now + `seconds` (Redis time).

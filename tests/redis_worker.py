@@ -6,8 +6,9 @@ A worker prints `ready`, then runs one phase per JSON line read on stdin and pri
 tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `requests`
 (finished), `failures` (errors by type), `errors` (a message of each type), `left`
 ((wall-clock time, targets) as each send left: when its `Departure.leaving()` returned),
-`pauses` (asked for), `redis_calls` (commands sent for the sends that left) and `rebooked`
-(sends that came too late for their booking and booked again). Workers started together
+`pauses` (asked for), `redis_calls` (commands sent for the sends that left), and of the
+sends that came too late for their booking, `moved` (left at once: their units fitted) and
+`rebooked` (booked again). Workers started together
 therefore send together, and several phases share one start-up. A phase builds a
 `RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
 `SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
@@ -194,13 +195,14 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     await client.aclose()
     await limiter.aclose()
     calls = _Counted.calls if sender.redis_calls is None else sender.redis_calls
-    rebooked = inner._booker.rebooked if isinstance(inner, RedisLimiter) else 0
+    booker = inner._booker if isinstance(inner, RedisLimiter) else None
     return {
         **sender.tally(),
         "left": limiter.left,
         "pauses": limiter.pauses,
         "redis_calls": calls,
-        "rebooked": rebooked,
+        "moved": 0 if booker is None else booker.moved,
+        "rebooked": 0 if booker is None else booker.rebooked,
     }
 
 

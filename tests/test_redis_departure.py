@@ -65,6 +65,8 @@ class ScriptedStore:
         self.booked: list[str] = []
         self.given_back: list[str] = []
         self.times = 0  # reads of Redis's clock alone
+        self.late: list[str] = []  # late bookings handed back to the script
+        self.move_late = False  # whether late bookings fit now (else they are given back)
         self.fail_from: int | None = None  # reservations from this index on raise
         self._count = 0
 
@@ -76,11 +78,22 @@ class ScriptedStore:
         return f"m{self._count}:{cost}"
 
     async def reserve(
-        self, keys: QuotaKeys, quota: Quota, member: str, *, interval: float, slack: float
+        self,
+        keys: QuotaKeys,
+        quota: Quota,
+        member: str,
+        *,
+        interval: float,
+        slack: float,
+        late: str | None = None,
     ) -> Booking:
         if self.fail_from is not None and len(self.booked) >= self.fail_from:
             raise RedisConnectionError("refused")
         now = self._now()
+        if late is not None:
+            self.late.append(late)
+            if self.move_late:
+                return Booking(member=late, instant=now, delay=0.0, now=now)
         delay = self.delays[len(self.booked)]
         self.booked.append(member)
         self.clock.now += self.transit
@@ -167,10 +180,22 @@ async def test_a_send_later_than_the_slack_books_again_and_leaves_on_the_new_ins
     store = ScriptedStore(clock, [0.0, 0.5])
     books = booker(store, clock)
     await depart(books, clock, prepare=SLACK + 0.001)  # a slow connection: 11 ms late
-    assert books.rebooked == 1
+    assert books.rebooked == 1 and books.moved == 0
     assert len(store.booked) == 2
-    assert store.given_back == []  # the stale units stay counted: later bookings rely on them
+    assert store.late == store.booked[:1]  # handed to the script, which gives it back
     assert clock.now == pytest.approx(SLACK + 0.001 + 0.5)
+
+
+@pytest.mark.anyio
+async def test_a_late_send_whose_units_fit_now_leaves_at_once() -> None:
+    clock = FakeClock()
+    store = ScriptedStore(clock, [0.0])
+    store.move_late = True
+    books = booker(store, clock)
+    await depart(books, clock, prepare=0.05)
+    assert books.moved == 1 and books.rebooked == 0
+    assert len(store.booked) == 1 and store.late == store.booked
+    assert clock.now == pytest.approx(0.05)
 
 
 @pytest.mark.anyio
@@ -275,14 +300,30 @@ async def limiter(redis_url: str) -> AsyncIterator[RedisLimiter]:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_request_held_long_past_its_instant_is_booked_again_in_redis(
+async def test_a_request_held_past_its_instant_leaves_at_once_when_its_units_fit(
     limiter: RedisLimiter, redis_url: str
 ) -> None:
     quota = new_quota(5)
     departure = await limiter.acquire(quota, 1)
     assert departure is not None
-    await anyio.sleep(0.1)  # a connection that took 100 ms to open (20 x the slack)
+    await anyio.sleep(0.1)  # a connection that took 100 ms to open (10 x the slack)
     await departure.leaving()
+    assert limiter._booker.moved >= 1 and limiter._booker.rebooked == 0
     async with Redis.from_url(redis_url) as client:
-        assert await client.zcard(quota_keys("rongpub", quota).log) >= 2
+        assert await client.zcard(quota_keys("rongpub", quota).log) == 1  # moved, not added
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_request_held_past_its_instant_books_again_when_the_window_is_full(
+    limiter: RedisLimiter, redis_url: str
+) -> None:
+    quota = new_quota(2, window=0.2)
+    late = await limiter.acquire(quota, 2)
+    assert late is not None
+    async with anyio.create_task_group() as tg:  # the next window's sender, to the limit
+        tg.start_soon(limiter.acquire, quota, 2)
+        await anyio.sleep(0.1)
+        await late.leaving()  # 100 ms late: moved now, it would crowd the next window
+        tg.cancel_scope.cancel()
     assert limiter._booker.rebooked >= 1
