@@ -127,22 +127,17 @@ class Booker:
     async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> Held:
         """Book `cost` units of `quota` and return `lead` seconds before they may leave;
         `LimiterUnavailableError` if Redis fails (its entries then expire with their window)."""
-        return await self._book(keys, quota, cost, self._lead if self._reported else 0.0)
+        held = await self._book(keys, quota, cost, self._lead)
+        if self._lead and not self._reported:  # decided on waking: bookings lie seconds ahead
+            await self._wait_for(keys, held)
+        return held
 
     async def depart(self, keys: QuotaKeys, quota: Quota, held: Held) -> None:
         """Return on `held`'s instant, or within `slack` after it; a send later than that
         books again and waits for its new instant. Cancelled, it gives the booking back."""
         self._reported = True
         while True:
-            try:
-                if self._redis_clock.spread > self._slack:
-                    await self._read_redis_clock(keys)
-                await self._sleep(max(0.0, self._due(held).latest - self._clock()))
-            except LimiterUnavailableError:
-                raise
-            except BaseException:
-                await self._give_back(keys, held.member)
-                raise
+            await self._wait_for(keys, held)
             if self._clock() - self._due(held).earliest <= self._slack:
                 return
             late = held.member
@@ -196,6 +191,18 @@ class Booker:
             await self._give_back(keys, member, *([] if late is None else [late]))
             raise
         return held
+
+    async def _wait_for(self, keys: QuotaKeys, held: Held) -> None:
+        """Sleep until `held`'s instant (never before it); cancelled, give the booking back."""
+        try:
+            if self._redis_clock.spread > self._slack:
+                await self._read_redis_clock(keys)
+            await self._sleep(max(0.0, self._due(held).latest - self._clock()))
+        except LimiterUnavailableError:
+            raise
+        except BaseException:
+            await self._give_back(keys, held.member)
+            raise
 
     async def _read_redis_clock(self, keys: QuotaKeys) -> None:
         """Ask Redis's clock once, to tighten the local mapping of instants."""

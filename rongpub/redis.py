@@ -10,14 +10,14 @@ client = RongCloud(key, secret, rate_limits=RateLimits(group=20, chatroom=100),
 
 Each acquisition is one Lua script run by Redis (`_redis_reserve.lua`): it reads Redis's own
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
-long to wait; the caller sleeps once, wakes `lead` seconds early to prepare the request, and
-the request leaves on the booked instant (`Departure.leaving()`). No window of `window +
-margin + slack` seconds ever holds more than `limit` booked units, and bookings are served
-in arrival order whatever their size. A send leaves within `slack` after its instant or not
-on that booking (a later one is moved to the moment it leaves if its units fit there, else
-it books again), so no window of `window + margin` seconds holds more than `limit` units as
-sends leave, in all processes together (see `_redis_booking`). A 429 pauses the quota in Redis: no process books an instant before the
-pause ends.
+long to wait. The caller sleeps, waking `lead` seconds early to prepare the request, and the
+request leaves on the booked instant (`Departure.leaving()`). No window of `window + margin +
+slack` seconds ever holds more than `limit` booked units, and bookings are served in arrival
+order whatever their size. A send leaves within `slack` after its instant or not on that
+booking: a later send leaves at once only if its units fit at that moment, else it books
+again. So no window of `window + margin` seconds holds more than `limit` units as sends
+leave, in all processes together (see `_redis_booking`). A 429 pauses the quota in Redis:
+no process books an instant before the pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -76,10 +76,10 @@ class RedisLimiter:
     in-process limiter, half the mean interval per unit and at most 5 ms; 0 = no pacing).
     `slack`: seconds a send may leave after its booked instant, added to `window + margin`
     between bookings (the quota used is at most `window / (window + margin + slack)`); a send
-    later than that leaves at once only if its units fit then, else it books again. `lead`: seconds a task wakes before its instant to prepare
-    the request, which then waits in `leaving()` for the instant (only once the client has
-    called `leaving()`: a transport that never reports departures gets its units at the
-    instant, and its sends are not checked for lateness).
+    later than that leaves at once only if its units fit then, else it books again.
+    `lead`: seconds a task wakes before its instant to prepare the request, which then waits
+    in `leaving()` for the instant (only once the client has called `leaving()`: a transport
+    that never reports departures gets its units at the instant, unchecked for lateness).
     `clock`, `sleep`: monotonic seconds and how to wait (for tests; default the event loop's).
     """
 

@@ -49,6 +49,7 @@ async def make_limiter(redis_url: str) -> AsyncIterator[Factory]:
 
     def make(**options: Any) -> RedisLimiter:
         options.setdefault("slack", 0.0)  # windows of exactly window + margin, unless asked
+        options.setdefault("lead", 0.0)  # one recorded sleep per acquisition, to the instant
         clients.append(Redis.from_url(redis_url))
         made.append(RedisLimiter(clients[-1], **options))
         return made[-1]
