@@ -18,12 +18,14 @@ window holding now stays within the limit) and the send leaves at once; otherwis
 booking is given back (its units were never sent) and the send books again, at the back.
 One call either way. In a full queue a late booking rarely fits (the booking a window after
 it was placed the moment its units expired), so its units go unused: lateness costs quota,
-never a window. Measured with 8 processes x 20 tasks on 2 cores that other jobs kept busy
-(`benchmarks/shared_quota.py`, 30 s per API): sends woke up to 10 ms late in ~96% (group)
-and ~99.8% (chatroom) of cases after start-up, but 200-600 ms late while the 8 processes
-started together; with the default `slack` (10 ms) and `lead` (60 ms) about 8% (group) and
-4% (chatroom) of sends booked again, most of them in the first 3 s. Waking early is what
-makes 10 ms enough: with a 20 ms lead and a 5 ms slack, 14% and 8% booked again.
+never a window. Measured (`benchmarks/shared_quota.py`: 8 processes x 20 tasks, 30 s per API,
+2 cores that other jobs kept busy): about 3% of sends came late and booked again and 1% were
+moved, most while the 8 processes started together and woke hundreds of milliseconds late.
+Before, those start-up sends went out on their stale bookings and crowded the next window
+(52 server 429s per 1,000 requests at 20/s in one run; none in two runs now). The early wake
+matters: while bookings made before the first departure was reported woke on their instant,
+signing and getting a connection made them late, and a fifth to a half of all sends booked
+again.
 
 Pauses. A 429 sets the quota's pause-until in Redis, which every new booking in every
 process respects; bookings already handed out keep their instant (each fits the shared
@@ -125,8 +127,9 @@ class Booker:
         self.moved = self.rebooked = self.clock_reads = 0
 
     async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> Held:
-        """Book `cost` units of `quota` and return `lead` seconds before they may leave;
-        `LimiterUnavailableError` if Redis fails (its entries then expire with their window)."""
+        """Book `cost` units of `quota` and return `lead` seconds before they may leave (on
+        their instant until a departure was reported); `LimiterUnavailableError` if Redis
+        fails (its entries then expire with their window)."""
         held = await self._book(keys, quota, cost, self._lead)
         if self._lead and not self._reported:  # decided on waking: bookings lie seconds ahead
             await self._wait_for(keys, held)
@@ -134,7 +137,8 @@ class Booker:
 
     async def depart(self, keys: QuotaKeys, quota: Quota, held: Held) -> None:
         """Return on `held`'s instant, or within `slack` after it; a send later than that
-        books again and waits for its new instant. Cancelled, it gives the booking back."""
+        leaves at once if its units fit now, else books again and waits for its new instant.
+        Cancelled, it gives the booking back."""
         self._reported = True
         while True:
             await self._wait_for(keys, held)

@@ -7,8 +7,9 @@ so `redis_now - replied <= offset <= redis_now - asked`. Of the recent calls, th
 lower bound and the smallest upper bound are kept: a send waits until the instant mapped with
 the lower bound (never before the true instant) and counts its lateness from the instant
 mapped with the upper bound (never less than the true lateness). The two differ by about the
-fastest recent round trip (~0.2 ms on loopback; tens of milliseconds for the first call of a
-process starting on a busy machine, whose sends then count as late). Only recent calls
+fastest recent round trip: ~1 ms on loopback, but hundreds of milliseconds for the first
+calls of processes starting together on a busy machine; while it exceeds the slack, a send
+reads Redis's clock once more before judging its lateness (`Booker`). Only recent calls
 count, and bounds that contradict each other (a clock stepped) are dropped.
 """
 

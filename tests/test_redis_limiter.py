@@ -190,7 +190,14 @@ async def test_a_client_given_by_the_caller_stays_open(redis: Redis) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("fallback", "elsewhere"), ("interval", -0.001), ("slack", -0.01), ("slack", 1.0)],
+    [
+        ("fallback", "elsewhere"),
+        ("interval", -0.001),
+        ("slack", -0.01),
+        ("slack", 1.0),
+        ("lead", -0.01),
+        ("lead", 1.0),
+    ],
 )
 async def test_bad_options_are_refused(redis: Redis, option: str, value: object) -> None:
     with pytest.raises(InvalidRequestError, match=option):
