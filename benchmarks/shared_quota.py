@@ -16,10 +16,13 @@ also counted after the first 2 s, when every process opens its connections at on
 share of the quota accepted in the steady part (goal: at least 95%), targets lost (must be
 0), targets recorded twice (must be 0), the worst 1 s window of targets that arrived (and
 after the first 2 s), the tightest span holding limit + 1 targets as they arrived at the
-server and as they left the clients (above 1000 ms: no 1 s window over the limit), and
-Redis commands sent per send.
+server and as they left the clients (when the limiter's `Departure.leaving()` returned, just
+before the request's bytes were written; above 1000 ms: no 1 s window over the limit), Redis
+commands sent per send, and sends that came too late for their booking (per 1,000 sends):
+moved to the moment they left (their units fitted there) or booked again.
 
     python benchmarks/shared_quota.py [--duration 30] [--quick] [--processes 8] [--tasks 20]
+                                      [--slack S] [--lead S] [--json PATH]
 """
 
 from __future__ import annotations
@@ -74,6 +77,11 @@ def _phase(
         "shared": CONFIGS[config][0],
         "seconds": options.seconds,
         "max_targets": most,
+        **{
+            name: value
+            for name in ("slack", "lead")
+            if (value := getattr(options, name)) is not None
+        },
     }
     everyone = options.tasks * options.processes
     tasks = [options.tasks] * options.processes if CONFIGS[config][1] else [everyone]
@@ -116,9 +124,14 @@ def _row(
         steady_requests=len(steady),
         steady_worst_window=worst_window([(a.time, a.targets) for a in steady]),
         redis_calls=sum(t["redis_calls"] for t in tallies) if CONFIGS[config][0] else None,
+        moved=sum(t["moved"] for t in tallies) if CONFIGS[config][0] else None,
+        rebooked=sum(t["rebooked"] for t in tallies) if CONFIGS[config][0] else None,
     )
     sends = len(tally.left)
     entry["calls_per_send"] = entry["redis_calls"] / sends if entry["redis_calls"] else None
+    for late in ("moved", "rebooked"):
+        count = entry[late]
+        entry[f"{late}_per_1000"] = None if count is None or not sends else 1000 * count / sends
     return {"api": api, "config": config, **entry}
 
 
@@ -130,6 +143,8 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
         "tasks": options.tasks,
         "latency": list(LATENCY),
         "margin": options.margin,
+        "slack": options.slack,
+        "lead": options.lead,
         "startup": STARTUP,
         "rows": [],
     }
@@ -168,6 +183,8 @@ COLUMNS = {
     "tightest_arrived_ms": "tightest server ms",
     "tightest_left_ms": "tightest client ms",
     "calls_per_send": "Redis calls/send",
+    "moved_per_1000": "late, moved/1000 sends",
+    "rebooked_per_1000": "late, re-booked/1000",
 }
 
 
@@ -194,6 +211,12 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=DEFAULT_WINDOW_MARGIN,
         help=f"the window margin, seconds ({DEFAULT_WINDOW_MARGIN})",
+    )
+    parser.add_argument(
+        "--slack", type=float, default=None, help="RedisLimiter slack, seconds (its default)"
+    )
+    parser.add_argument(
+        "--lead", type=float, default=None, help="RedisLimiter lead, seconds (its default)"
     )
     parser.add_argument("--json", type=Path, default=RESULTS / "shared_quota.json")
     options = parser.parse_args(argv)

@@ -1,17 +1,31 @@
-"""One acquisition against Redis: book, sleep once, send.
+"""One acquisition against Redis: book, wake a little early, send on the booked instant.
 
-A booking names an instant on Redis's clock; the caller sleeps the delay Redis gave and
-returns. A task cancelled while it holds a booking gives it back in a shielded call before
+A booking names an instant on Redis's clock (mapped to this process's clock by
+`RedisClock`). The task sleeps until `lead` seconds before it, so that signing the request
+and getting a connection happen before the instant, not after; the request then waits in
+`Departure.leaving()` (the client calls it just before the bytes go out) until the instant
+itself. A task cancelled while it holds a booking gives it back in a shielded call before
 the cancellation propagates, so a cancelled waiter leaves no lasting over-throttling.
 
-Lateness. The send leaves when this process has handled Redis's answer and its timer has
-fired; a busy event loop makes both late, never early. Bookings made after this one were
-placed against its instant, so a send later than `margin + slack` after it can crowd the
-next window. That is why the Redis limiter adds `slack` to the window: measured with 8
-processes starting together on 2 busy cores, sends left a median 13 ms and at worst ~90 ms
-after their instant. A late booking is not re-booked: moving it would leave a hole the
-bookings behind it cannot use, and when a busy machine makes every task late at once every
-task would fall to the back of the queue (tried: the quota went almost unused).
+Lateness. Bookings made after this one were placed against its instant, so a send that
+leaves late crowds the next window's bookings of the same units. A send may leave up to
+`slack` after its instant: the script keeps bookings that share a window `window + margin +
+slack` apart, so sends leaving within `[instant, instant + slack]` keep every window of
+`window + margin` within the limit, as the in-process limiter does. A send later than that
+(its process stalled, its connection took long to open) does not leave on its booking: it
+hands the booking to the script, which moves it to Redis's now if its units fit there (every
+window holding now stays within the limit) and the send leaves at once; otherwise the
+booking is given back (its units were never sent) and the send books again, at the back.
+One call either way. In a full queue a late booking rarely fits (the booking a window after
+it was placed the moment its units expired), so its units go unused: lateness costs quota,
+never a window. Measured (`benchmarks/shared_quota.py`: 8 processes x 20 tasks, 30 s per API,
+2 cores that other jobs kept busy): about 3% of sends came late and booked again and 1% were
+moved, most while the 8 processes started together and woke hundreds of milliseconds late.
+Before, those start-up sends went out on their stale bookings and crowded the next window
+(52 server 429s per 1,000 requests at 20/s in one run; none in two runs now). The early wake
+matters: while bookings made before the first departure was reported woke on their instant,
+signing and getting a connection made them late, and a fifth to a half of all sends booked
+again.
 
 Pauses. A 429 sets the quota's pause-until in Redis, which every new booking in every
 process respects; bookings already handed out keep their instant (each fits the shared
@@ -24,17 +38,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 from redis.exceptions import RedisError
 
 from ._exceptions import LimiterUnavailableError
-from ._limiter import Quota
-from ._redis_store import QuotaKeys, RedisStore
+from ._limiter import Departure, Limiter, Quota
+from ._redis_clock import Due, RedisClock
+from ._redis_store import Booking, QuotaKeys
 
-__all__ = ["Booker", "Sleep"]
+__all__ = ["Booker", "Clock", "Held", "RedisDeparture", "Sleep", "Store"]
 
 #: Seconds kept between two bookings of one quota at most. Bookings are acted on by many
 #: processes whose timers wake late independently, so they keep the in-process limiter's
@@ -43,49 +59,101 @@ MAX_INTERVAL = 0.005
 
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[object]]
+Clock = Callable[[], float]
+
+
+class Store(Protocol):
+    """The calls a `Booker` makes (`RedisStore`; a fake in unit tests)."""
+
+    def new_member(self, cost: int) -> str: ...
+
+    async def reserve(
+        self,
+        keys: QuotaKeys,
+        quota: Quota,
+        member: str,
+        *,
+        interval: float,
+        slack: float,
+        late: str | None = None,
+    ) -> Booking: ...
+
+    async def pause(self, keys: QuotaKeys, seconds: float) -> float: ...
+
+    async def give_back(self, keys: QuotaKeys, *members: str) -> None: ...
+
+    async def time(self, keys: QuotaKeys) -> int: ...
+
+
+@dataclass(frozen=True)
+class Held:
+    """A booking this process holds: its log `member`, `cost` units, and the `instant` they
+    may leave (Redis time, microseconds)."""
+
+    member: str
+    cost: int
+    instant: int
 
 
 class Booker:
-    """Books, waits out and gives back reservations through a `RedisStore`.
+    """Books, waits out, re-books and gives back reservations through a `Store`.
 
     `timeout`: seconds one Redis call may take. `interval`: least seconds between two bookings
-    of a quota (`None`: as the in-process limiter). `slack`: see `RedisStore.reserve`.
-    `sleep`: how to wait, in seconds (injectable for tests).
+    of a quota (`None`: as the in-process limiter). `slack`: see `RedisStore.reserve`; also the
+    most seconds a send may leave after its instant. `lead`: seconds a task wakes before its
+    instant, once departures are reported (a client whose transport never calls `leaving()`
+    would otherwise send that early). `clock`, `sleep`: local monotonic seconds and how to
+    wait (injectable for tests).
     """
 
     def __init__(
         self,
-        store: RedisStore,
+        store: Store,
         *,
         timeout: float,
         interval: float | None,
         slack: float,
+        lead: float,
+        clock: Clock,
         sleep: Sleep,
     ) -> None:
         self._store = store
         self._timeout = timeout
         self._interval = interval
         self._slack = slack
+        self._lead = lead
+        self._clock = clock
         self._sleep = sleep
+        self._redis_clock = RedisClock()
+        self._reported = False  # whether any departure was reported: then wake `lead` early
+        #: Sends that came too late for their booking and left at once (their units fitted)
+        #: or booked again, and reads of Redis's clock to map instants (for benchmarks).
+        self.moved = self.rebooked = self.clock_reads = 0
 
-    async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> None:
-        """Return when `cost` units of `quota` may leave; `LimiterUnavailableError` if Redis
+    async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> Held:
+        """Book `cost` units of `quota` and return `lead` seconds before they may leave (on
+        their instant until a departure was reported); `LimiterUnavailableError` if Redis
         fails (its entries then expire with their window)."""
-        member = self._store.new_member(cost)
-        interval = self._interval
-        if interval is None:  # the in-process limiter's pacing
-            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
-        reserve = partial(
-            self._store.reserve, keys, quota, member, interval=interval, slack=self._slack
-        )
-        try:
-            booking = await self.call(reserve)
-            await self._sleep(booking.delay)
-        except LimiterUnavailableError:
-            raise
-        except BaseException:
-            await self._give_back(keys, member)
-            raise
+        held = await self._book(keys, quota, cost, self._lead)
+        if self._lead and not self._reported:  # decided on waking: bookings lie seconds ahead
+            await self._wait_for(keys, held)
+        return held
+
+    async def depart(self, keys: QuotaKeys, quota: Quota, held: Held) -> None:
+        """Return on `held`'s instant, or within `slack` after it; a send later than that
+        leaves at once if its units fit now, else books again and waits for its new instant.
+        Cancelled, it gives the booking back."""
+        self._reported = True
+        while True:
+            await self._wait_for(keys, held)
+            if self._clock() - self._due(held).earliest <= self._slack:
+                return
+            late = held.member
+            held = await self._book(keys, quota, held.cost, 0.0, late=late)
+            if held.member == late:
+                self.moved += 1
+            else:
+                self.rebooked += 1
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> None:
         """Hold new bookings of the quota, in every process, `seconds` from now."""
@@ -101,11 +169,110 @@ class Booker:
                 f"Redis did not answer the rate limiter ({type(exc).__name__}: {exc})"
             ) from exc
 
-    async def _give_back(self, keys: QuotaKeys, member: str) -> None:
+    async def _book(
+        self, keys: QuotaKeys, quota: Quota, cost: int, early: float, late: str | None = None
+    ) -> Held:
+        """Book `cost` units (or move the `late` booking to now, if it fits; see
+        `RedisStore.reserve`) and sleep until `early` seconds before their instant."""
+        member = self._store.new_member(cost)
+        interval = self._interval
+        if interval is None:  # the in-process limiter's pacing
+            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
+        reserve = partial(
+            self._store.reserve,
+            keys,
+            quota,
+            member,
+            interval=interval,
+            slack=self._slack,
+            late=late,
+        )
+        try:
+            asked = self._clock()
+            booking = await self.call(reserve)
+            self._redis_clock.observe(booking.now, asked, self._clock())
+            held = Held(booking.member, cost, booking.instant)
+            await self._sleep(max(0.0, self._due(held).latest - early - self._clock()))
+        except LimiterUnavailableError:
+            raise
+        except BaseException:
+            await self._give_back(keys, member, *([] if late is None else [late]))
+            raise
+        return held
+
+    async def _wait_for(self, keys: QuotaKeys, held: Held) -> None:
+        """Sleep until `held`'s instant (never before it); cancelled, give the booking back."""
+        try:
+            if self._redis_clock.spread > self._slack:
+                await self._read_redis_clock(keys)
+            await self._sleep(max(0.0, self._due(held).latest - self._clock()))
+        except LimiterUnavailableError:
+            raise
+        except BaseException:
+            await self._give_back(keys, held.member)
+            raise
+
+    async def _read_redis_clock(self, keys: QuotaKeys) -> None:
+        """Ask Redis's clock once, to tighten the local mapping of instants."""
+        asked = self._clock()
+        redis_now = await self.call(partial(self._store.time, keys))
+        self._redis_clock.observe(redis_now, asked, self._clock())
+        self.clock_reads += 1
+
+    def _due(self, held: Held) -> Due:
+        return self._redis_clock.due(held.instant)
+
+    async def _give_back(self, keys: QuotaKeys, *members: str) -> None:
         # Shielded: the task is being cancelled, and the units must not stay booked.
         with (
             anyio.CancelScope(shield=True),
             anyio.move_on_after(self._timeout),
             contextlib.suppress(RedisError, OSError),
         ):
-            await self._store.give_back(keys, member)
+            await self._store.give_back(keys, *members)
+
+
+class RedisDeparture:
+    """Units booked in Redis for one send; `leaving()` lets them go on their instant.
+
+    If Redis fails while the send books again, `outage(exc)` names the limiter to fall back
+    to (or raises `exc`), and the send takes its units there instead.
+    """
+
+    __slots__ = ("_booker", "_fallback", "_held", "_keys", "_outage", "_quota")
+
+    def __init__(
+        self,
+        booker: Booker,
+        keys: QuotaKeys,
+        quota: Quota,
+        held: Held,
+        outage: Callable[[LimiterUnavailableError], Limiter],
+    ) -> None:
+        self._booker: Booker | None = booker
+        self._keys = keys
+        self._quota = quota
+        self._held = held
+        self._outage = outage
+        self._fallback: Departure | None = None
+
+    async def leaving(self) -> None:
+        """The request is about to be written: wait for its instant (see `Booker.depart`);
+        later calls do nothing."""
+        booker, self._booker = self._booker, None
+        if booker is None:
+            return
+        try:
+            await booker.depart(self._keys, self._quota, self._held)
+        except LimiterUnavailableError as exc:
+            fallback = self._outage(exc)
+            self._fallback = await fallback.acquire(self._quota, self._held.cost)
+            if self._fallback is not None:
+                await self._fallback.leaving()
+
+    def left(self) -> None:
+        """The request has been written. A Redis booking stays where it is (later bookings are
+        already placed after it; the slack covers the write); a fallback limiter's departure
+        is told."""
+        if self._fallback is not None:
+            self._fallback.left()

@@ -1,4 +1,4 @@
-"""The Redis side of the shared limiter: key names and the three calls it makes.
+"""The Redis side of the shared limiter: key names and the four calls it makes.
 
 One quota lives in two keys that share a hash tag, so a Redis Cluster keeps them in one
 slot and a Lua script may touch both:
@@ -47,12 +47,19 @@ def quota_keys(namespace: str, quota: Quota) -> QuotaKeys:
 class Booking:
     """A reservation: `member` in the log, leaving at `instant` (Redis time, microseconds).
 
-    `delay` is seconds from the moment Redis answered until the units may leave.
+    `now` is Redis's clock when it booked (microseconds); `delay` is seconds from then until
+    the units may leave.
     """
 
     member: str
     instant: int
     delay: float
+    now: int
+
+    @property
+    def cost(self) -> int:
+        """The units booked (carried in the member's suffix)."""
+        return int(self.member.rsplit(":", 1)[1])
 
 
 def _script(name: str) -> str:
@@ -61,6 +68,8 @@ def _script(name: str) -> str:
 
 _RESERVE = _script("_redis_reserve.lua")
 _PAUSE = _script("_redis_pause.lua")
+# A script rather than the TIME command, so that a cluster asks the node holding the quota.
+_TIME = "local t = redis.call('TIME') return {t[1], t[2]}"
 
 
 class RedisStore:
@@ -70,6 +79,7 @@ class RedisStore:
         self.client = client
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
+        self._time = client.register_script(_TIME)
         self._loading = anyio.Lock()
         self._loaded = False
         # Members are unique per reservation: a per-store random prefix and a counter.
@@ -88,21 +98,31 @@ class RedisStore:
         *,
         interval: float = 0.0,
         slack: float = 0.0,
+        late: str | None = None,
     ) -> Booking:
         """Book `member`'s units (its suffix).
 
         `interval`: least seconds after the newest reservation (pacing). `slack`: seconds
-        added to `window + margin` between reservations that share a window. Idempotent
-        per member: a retried call returns the reservation already made.
+        added to `window + margin` between reservations that share a window. `late`: a
+        reservation whose send came too late for its instant; it leaves now if its units fit
+        now (the booking returned is then `late`'s), else it is given back and `member` is
+        booked. Idempotent per member: a retried call returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
         width = round((quota.window + quota.margin + slack) * _MICROS)
         gap = round(interval * _MICROS)
         args: list[int | str] = [quota.limit, cost, width, member, gap]
+        if late is not None:
+            args.append(late)
         await self._load()
         reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)
-        delay, instant = (int(x) for x in reply)
-        return Booking(member=member, instant=instant, delay=delay / _MICROS)
+        delay, instant, moved = (int(x) for x in reply)
+        return Booking(
+            member=late if moved and late is not None else member,
+            instant=instant,
+            delay=delay / _MICROS,
+            now=instant - delay,
+        )
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> float:
         """Set the quota's pause-until to at least now + `seconds` (Redis time).
@@ -111,6 +131,11 @@ class RedisStore:
         """
         reply: Any = await self._pause(keys=[keys.pause], args=[round(seconds * _MICROS)])
         return int(reply[0]) / _MICROS
+
+    async def time(self, keys: QuotaKeys) -> int:
+        """Redis's clock (microseconds) on the node that holds the quota."""
+        reply: Any = await self._time(keys=[keys.log])
+        return int(reply[0]) * _MICROS + int(reply[1])
 
     async def _load(self) -> None:
         # Once per store, so that tasks starting together do not all meet NOSCRIPT and load

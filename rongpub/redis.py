@@ -10,11 +10,14 @@ client = RongCloud(key, secret, rate_limits=RateLimits(group=20, chatroom=100),
 
 Each acquisition is one Lua script run by Redis (`_redis_reserve.lua`): it reads Redis's own
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
-long to wait; the caller sleeps once and sends. No window of `window + margin + slack`
-seconds ever holds more than `limit` booked units, and bookings are served in arrival order
-whatever their size; sends keep that bound as long as each process acts on its booking
-within `margin + slack` of the instant (see `_redis_booking`). A 429 pauses the quota in
-Redis: no process books an instant before the pause ends.
+long to wait. The caller sleeps, waking `lead` seconds early to prepare the request, and the
+request leaves on the booked instant (`Departure.leaving()`). No window of `window + margin +
+slack` seconds ever holds more than `limit` booked units, and bookings are served in arrival
+order whatever their size. A send leaves within `slack` after its instant or not on that
+booking: a later send leaves at once only if its units fit at that moment, else it books
+again. So no window of `window + margin` seconds holds more than `limit` units as sends
+leave, in all processes together (see `_redis_booking`). A 429 pauses the quota in Redis:
+no process books an instant before the pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -39,8 +42,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
-from ._limiter import Quota
-from ._redis_booking import Booker, Sleep
+from ._limiter import Departure, Quota
+from ._redis_booking import Booker, Clock, RedisDeparture, Sleep
 from ._redis_outage import Fallback, Outage
 from ._redis_store import QuotaKeys, RedisStore, quota_keys
 
@@ -51,9 +54,11 @@ __all__ = ["RedisLimiter"]
 DEFAULT_REDIS_TIMEOUT: Final = 5.0
 #: Seconds a fallback limiter serves alone after Redis failed, before Redis is tried again.
 DEFAULT_RETRY_INTERVAL: Final = 1.0
-#: Seconds added to `window + margin` between bookings that share a window: a booking is
-#: sent when its process wakes up, and a busy event loop wakes late (see `_redis_booking`).
-DEFAULT_SLACK: Final = 0.02
+#: Seconds a send may leave after its booked instant (later ones book again), added to
+#: `window + margin` between bookings that share a window (see `_redis_booking`).
+DEFAULT_SLACK: Final = 0.01
+#: Seconds a task wakes before its booked instant, to sign the request and get a connection.
+DEFAULT_LEAD: Final = 0.06
 #: Prefix of every key the limiter uses.
 DEFAULT_NAMESPACE: Final = "rongpub"
 
@@ -69,9 +74,13 @@ class RedisLimiter:
     serves before Redis is tried again. `namespace`: prefix of every key.
     `interval`: least seconds between two bookings of a quota (default `None`: half the
     mean interval per unit, at most 5 ms; 0 = no pacing).
-    `slack`: seconds added to `window + margin` for the lateness of a waking process
-    (the quota used is at most `window / (window + margin + slack)`).
-    `sleep`: how to wait, in seconds (for tests).
+    `slack`: seconds a send may leave after its booked instant, added to `window + margin`
+    between bookings (the quota used is at most `window / (window + margin + slack)`); a send
+    later than that leaves at once only if its units fit then, else it books again.
+    `lead`: seconds a task wakes before its instant to prepare the request, which then waits
+    in `leaving()` for the instant (only once the client has called `leaving()`: a limiter
+    used without departures gets its units at the instant, unchecked for lateness).
+    `clock`, `sleep`: monotonic seconds and how to wait (for tests; default the event loop's).
     """
 
     def __init__(
@@ -84,14 +93,25 @@ class RedisLimiter:
         namespace: str = DEFAULT_NAMESPACE,
         interval: float | None = None,
         slack: float = DEFAULT_SLACK,
+        lead: float = DEFAULT_LEAD,
+        clock: Clock = anyio.current_time,
         sleep: Sleep = anyio.sleep,
     ) -> None:
         if interval is not None and interval < 0:
             raise InvalidRequestError("interval", "must not be negative")
         if not 0 <= slack < 1:
             raise InvalidRequestError("slack", "must be in [0, 1) seconds")
-        store = RedisStore(client)
-        self._booker = Booker(store, timeout=timeout, interval=interval, slack=slack, sleep=sleep)
+        if not 0 <= lead < 1:
+            raise InvalidRequestError("lead", "must be in [0, 1) seconds")
+        self._booker = Booker(
+            RedisStore(client),
+            timeout=timeout,
+            interval=interval,
+            slack=slack,
+            lead=lead,
+            clock=clock,
+            sleep=sleep,
+        )
         self._outage = Outage(fallback, retry_interval)
         self._namespace = namespace
         self._keys: dict[Quota, QuotaKeys] = {}
@@ -108,6 +128,8 @@ class RedisLimiter:
         namespace: str = DEFAULT_NAMESPACE,
         interval: float | None = None,
         slack: float = DEFAULT_SLACK,
+        lead: float = DEFAULT_LEAD,
+        clock: Clock = anyio.current_time,
         sleep: Sleep = anyio.sleep,
         **redis_options: Any,
     ) -> RedisLimiter:
@@ -129,13 +151,16 @@ class RedisLimiter:
             namespace=namespace,
             interval=interval,
             slack=slack,
+            lead=lead,
+            clock=clock,
             sleep=sleep,
         )
         limiter._owned_client = client
         return limiter
 
-    async def acquire(self, quota: Quota, cost: int) -> None:
-        """Wait until `cost` units of `quota` may leave now, booked in Redis (see `Limiter`)."""
+    async def acquire(self, quota: Quota, cost: int) -> Departure | None:
+        """Wait until `lead` seconds before `cost` units of `quota` may leave, booked in
+        Redis; the returned `Departure` waits out the rest (see `Limiter`)."""
         _require_asyncio()
         if not 1 <= cost <= quota.limit:
             raise InvalidRequestError("cost", f"must be between 1 and {quota.limit}")
@@ -145,7 +170,7 @@ class RedisLimiter:
                 return await self._acquire_shared(quota, cost)
             except LimiterUnavailableError as exc:
                 fallback = self._outage.begin(exc)
-        await fallback.acquire(quota, cost)
+        return await fallback.acquire(quota, cost)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         """Hold every sender of `quota`, in every process, `seconds` from now by Redis's
@@ -174,9 +199,11 @@ class RedisLimiter:
         if self._owned_client is not None:
             await self._owned_client.aclose()
 
-    async def _acquire_shared(self, quota: Quota, cost: int) -> None:
-        await self._booker.acquire(self._keys_for(quota), quota, cost)
+    async def _acquire_shared(self, quota: Quota, cost: int) -> RedisDeparture:
+        keys = self._keys_for(quota)
+        held = await self._booker.acquire(keys, quota, cost)
         self._outage.end()
+        return RedisDeparture(self._booker, keys, quota, held, self._outage.begin)
 
     def _keys_for(self, quota: Quota) -> QuotaKeys:
         keys = self._keys.get(quota)

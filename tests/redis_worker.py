@@ -5,12 +5,14 @@
 A worker prints `ready`, then runs one phase per JSON line read on stdin and prints its
 tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `requests`
 (finished), `failures` (errors by type), `errors` (a message of each type), `left`
-((wall-clock time, targets) as each acquisition returned), `pauses` (asked for) and
-`redis_calls` (commands sent for the acquisitions that returned). Workers started together
+((wall-clock time, targets) as each send left: when its `Departure.leaving()` returned),
+`pauses` (asked for), `redis_calls` (commands sent for the sends that left), and of the
+sends that came too late for their booking, `moved` (left at once: their units fitted) and
+`rebooked` (booked again). Workers started together
 therefore send together, and several phases share one start-up. A phase builds a
 `RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
 `SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
-`margin`, `tasks`, `shared`, and either
+`margin`, `tasks`, `shared`, optionally `slack` and `lead` (RedisLimiter options), and either
 - `sends`: lists of target ids, each sent once, spread over the tasks; or
 - `seconds`, `max_targets`, `prefix`, `seed`: each task sends new unique targets (1 to
   `max_targets` a request) until `seconds` have passed; sends cut short are not counted.
@@ -35,6 +37,7 @@ import anyio
 from redis.asyncio import Redis
 
 from rongpub import Limiter, Quota, RateLimits, RongCloud, RongCloudError, TextMessage
+from rongpub._limiter import Departure
 from rongpub._sliding_log import SlidingWindowLimiter
 from rongpub.redis import RedisLimiter
 
@@ -114,21 +117,22 @@ async def _timed(sender: Sender, limiter: Noting, spec: dict[str, Any]) -> None:
 
 
 class Noting:
-    """A limiter that notes when each acquisition returned (wall clock) and each pause."""
+    """A limiter that notes when each send left (wall clock) and each pause."""
 
     def __init__(self, inner: Limiter) -> None:
         self.inner = inner
         self.left: list[tuple[float, int]] = []
         self.pauses = 0
-        self.waiting = 0  # acquisitions under way
+        self.waiting = 0  # sends acquiring or leaving
 
-    async def acquire(self, quota: Quota, cost: int) -> None:
+    async def acquire(self, quota: Quota, cost: int) -> _Leaving:
         self.waiting += 1
         try:
-            await self.inner.acquire(quota, cost)
-        finally:
+            departure = await self.inner.acquire(quota, cost)
+        except BaseException:
             self.waiting -= 1
-        self.left.append((time.time(), cost))
+            raise
+        return _Leaving(self, departure, cost)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         self.pauses += 1
@@ -136,6 +140,29 @@ class Noting:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class _Leaving:
+    """Passes the client's "bytes leaving now" to the limiter, then notes that instant."""
+
+    def __init__(self, noting: Noting, inner: Departure | None, cost: int) -> None:
+        self._noting: Noting | None = noting
+        self._inner, self._cost = inner, cost
+
+    async def leaving(self) -> None:
+        noting, self._noting = self._noting, None
+        if noting is None:
+            return
+        try:
+            if self._inner is not None:
+                await self._inner.leaving()
+        finally:
+            noting.waiting -= 1
+        noting.left.append((time.time(), self._cost))
+
+    def left(self) -> None:
+        if self._inner is not None:
+            self._inner.left()
 
 
 class _Counted(Redis):
@@ -154,8 +181,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     _Counted.calls = 0
     inner: Limiter = SlidingWindowLimiter()
     if spec["shared"]:
-        slack = {"slack": spec["slack"]} if "slack" in spec else {}
-        inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), **slack)
+        options = {name: spec[name] for name in ("slack", "lead") if name in spec}
+        inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), **options)
     limiter = Noting(inner)
     client = RongCloud(
         spec["app_key"],
@@ -172,7 +199,15 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     await client.aclose()
     await limiter.aclose()
     calls = _Counted.calls if sender.redis_calls is None else sender.redis_calls
-    return {**sender.tally(), "left": limiter.left, "pauses": limiter.pauses, "redis_calls": calls}
+    booker = inner._booker if isinstance(inner, RedisLimiter) else None
+    return {
+        **sender.tally(),
+        "left": limiter.left,
+        "pauses": limiter.pauses,
+        "redis_calls": calls,
+        "moved": 0 if booker is None else booker.moved,
+        "rebooked": 0 if booker is None else booker.rebooked,
+    }
 
 
 class Workers:

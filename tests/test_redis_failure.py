@@ -77,7 +77,7 @@ async def test_redis_killed_mid_run_fails_every_later_acquisition_closed(
 ) -> None:
     quota = new_quota(1000)
     sleeps = KillingSleeps(server, after=TASKS * ROUNDS // 2)
-    limiter = RedisLimiter.from_url(server.url, timeout=0.5, sleep=sleeps)
+    limiter = RedisLimiter.from_url(server.url, timeout=0.5, sleep=sleeps, lead=0.0)
     failed: list[LimiterUnavailableError] = []
 
     async def sender() -> None:
@@ -101,8 +101,8 @@ async def test_redis_killed_mid_run_falls_back_with_one_warning(
 ) -> None:
     quota = new_quota(1000)
     sleeps = KillingSleeps(server, after=TASKS * ROUNDS // 2)
-    limiter = RedisLimiter.from_url(
-        server.url, timeout=0.5, fallback=fallback, retry_interval=60, sleep=sleeps
+    limiter = RedisLimiter.from_url(  # lead 0: one recorded sleep per acquisition
+        server.url, timeout=0.5, fallback=fallback, retry_interval=60, sleep=sleeps, lead=0.0
     )
 
     async def sender() -> None:

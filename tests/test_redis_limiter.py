@@ -49,6 +49,7 @@ async def make_limiter(redis_url: str) -> AsyncIterator[Factory]:
 
     def make(**options: Any) -> RedisLimiter:
         options.setdefault("slack", 0.0)  # windows of exactly window + margin, unless asked
+        options.setdefault("lead", 0.0)  # one recorded sleep per acquisition, to the instant
         clients.append(Redis.from_url(redis_url))
         made.append(RedisLimiter(clients[-1], **options))
         return made[-1]
@@ -189,7 +190,14 @@ async def test_a_client_given_by_the_caller_stays_open(redis: Redis) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("fallback", "elsewhere"), ("interval", -0.001), ("slack", -0.01), ("slack", 1.0)],
+    [
+        ("fallback", "elsewhere"),
+        ("interval", -0.001),
+        ("slack", -0.01),
+        ("slack", 1.0),
+        ("lead", -0.01),
+        ("lead", 1.0),
+    ],
 )
 async def test_bad_options_are_refused(redis: Redis, option: str, value: object) -> None:
     with pytest.raises(InvalidRequestError, match=option):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import pytest
@@ -176,3 +177,50 @@ async def test_a_retried_call_gets_the_reservation_it_already_made(clients: Clie
     again = await store.reserve(keys, quota, member)
     assert again.instant == first.instant
     assert await store.client.zcard(keys.log) == 1
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    limit=st.sampled_from([1, 3, 10, 100]),
+    costs=st.lists(st.integers(1, 10), min_size=1, max_size=30),
+    late=st.lists(st.integers(0, 29), max_size=10),
+)
+async def test_late_bookings_moved_to_now_keep_every_window_within_the_limit(
+    clients: Clients, limit: int, costs: list[int], late: list[int]
+) -> None:
+    # Sends that came too late hand their booking back: it moves to Redis's now if it fits,
+    # else a new booking is made. Whatever the mix, the log never holds more than the limit
+    # in any window.
+    quota = new_quota(limit, margin=0.01)
+    keys = quota_keys("rongpub-test", quota)
+    store = clients.stores[0]
+    bookings = await clients.book_all(quota, [min(c, limit) for c in costs])
+    for index in late:
+        if index < len(bookings):
+            stale = bookings[index]
+            bookings[index] = await store.reserve(
+                keys, quota, store.new_member(cost_of(stale)), late=stale.member
+            )
+    entries: Any = await store.client.zrange(keys.log, 0, -1, withscores=True)
+    logged = [Booking(member=m.decode(), instant=int(t), delay=0, now=0) for m, t in entries]
+    assert worst_window(logged, width_us(quota)) <= limit
+    assert sum(map(cost_of, logged)) == sum(map(cost_of, bookings))  # nothing lost or doubled
+
+
+async def test_a_late_booking_moves_to_now_only_if_the_next_window_has_room(
+    clients: Clients,
+) -> None:
+    quota = new_quota(3)
+    keys = quota_keys("rongpub-test", quota)
+    store = clients.stores[0]
+    first = await store.reserve(keys, quota, store.new_member(2))
+    nxt = await store.reserve(keys, quota, store.new_member(2))  # a window after `first`
+    assert nxt.instant >= first.instant + width_us(quota)
+    moved = await store.reserve(keys, quota, store.new_member(2), late=first.member)
+    assert moved.member != first.member  # 2 + 2 > 3 in the window ending at `nxt`
+    assert await store.client.zscore(keys.log, first.member) is None  # given back
+    one = await store.reserve(keys, quota, store.new_member(1))
+    again = await store.reserve(keys, quota, store.new_member(1), late=one.member)
+    assert again.member == one.member and again.delay == 0
