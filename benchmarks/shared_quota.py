@@ -22,7 +22,7 @@ commands sent per send, and sends that came too late for their booking (per 1,00
 moved to the moment they left (their units fitted there) or booked again.
 
     python benchmarks/shared_quota.py [--duration 30] [--quick] [--processes 8] [--tasks 20]
-                                      [--slack S] [--lead S] [--json PATH]
+                                      [--slack S] [--lead S] [--share N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _phase(
         "max_targets": most,
         **{
             name: value
-            for name in ("slack", "lead")
+            for name in ("slack", "lead", "share")
             if (value := getattr(options, name)) is not None
         },
     }
@@ -145,6 +145,7 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
         "margin": options.margin,
         "slack": options.slack,
         "lead": options.lead,
+        "share": options.share,
         "startup": STARTUP,
         "rows": [],
     }
@@ -217,6 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--lead", type=float, default=None, help="RedisLimiter lead, seconds (its default)"
+    )
+    parser.add_argument(
+        "--share", type=int, default=None, help="RedisLimiter share, bookings (its default)"
     )
     parser.add_argument("--json", type=Path, default=RESULTS / "shared_quota.json")
     options = parser.parse_args(argv)

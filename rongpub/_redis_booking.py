@@ -15,7 +15,8 @@ slack` apart, so sends leaving within `[instant, instant + slack]` keep every wi
 (its process stalled, its connection took long to open) does not leave on its booking: it
 hands the booking to the script, which moves it to Redis's now if its units fit there (every
 window holding now stays within the limit) and the send leaves at once; otherwise the
-booking is given back (its units were never sent) and the send books again, at the back.
+booking is given back (its units were never sent) and the send books again, where its units
+first fit.
 One call either way. In a full queue a late booking rarely fits (the booking a window after
 it was placed the moment its units expired), so its units go unused: lateness costs quota,
 never a window. Measured (`benchmarks/shared_quota.py`: 8 processes x 20 tasks, 30 s per API,
@@ -74,6 +75,7 @@ class Store(Protocol):
         member: str,
         *,
         interval: float,
+        share: int,
         slack: float,
         late: str | None = None,
     ) -> Booking: ...
@@ -99,11 +101,12 @@ class Booker:
     """Books, waits out, re-books and gives back reservations through a `Store`.
 
     `timeout`: seconds one Redis call may take. `interval`: least seconds between two bookings
-    of a quota (`None`: as the in-process limiter). `slack`: see `RedisStore.reserve`; also the
-    most seconds a send may leave after its instant. `lead`: seconds a task wakes before its
-    instant, once departures are reported (a client whose transport never calls `leaving()`
-    would otherwise send that early). `clock`, `sleep`: local monotonic seconds and how to
-    wait (injectable for tests).
+    of a quota at different instants (`None`: as the in-process limiter); `share`: most
+    bookings at one instant. `slack`: see `RedisStore.reserve`; also the most seconds a send
+    may leave after its instant. `lead`: seconds a task wakes before its instant, once
+    departures are reported (a client whose transport never calls `leaving()` would
+    otherwise send that early). `clock`, `sleep`: local monotonic seconds and how to wait
+    (injectable for tests).
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class Booker:
         *,
         timeout: float,
         interval: float | None,
+        share: int,
         slack: float,
         lead: float,
         clock: Clock,
@@ -120,6 +124,7 @@ class Booker:
         self._store = store
         self._timeout = timeout
         self._interval = interval
+        self._share = share
         self._slack = slack
         self._lead = lead
         self._clock = clock
@@ -184,6 +189,7 @@ class Booker:
             quota,
             member,
             interval=interval,
+            share=self._share,
             slack=self._slack,
             late=late,
         )

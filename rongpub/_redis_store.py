@@ -97,12 +97,14 @@ class RedisStore:
         member: str,
         *,
         interval: float = 0.0,
+        share: int = 1,
         slack: float = 0.0,
         late: str | None = None,
     ) -> Booking:
-        """Book `member`'s units (its suffix).
+        """Book `member`'s units (its suffix) where they first fit (`_redis_reserve.lua`).
 
-        `interval`: least seconds after the newest reservation (pacing). `slack`: seconds
+        `interval`: least seconds between two reservations at different instants (pacing);
+        `share`: most reservations at one instant. `slack`: seconds
         added to `window + margin` between reservations that share a window. `late`: a
         reservation whose send came too late for its instant; it leaves now if its units fit
         now (the booking returned is then `late`'s), else it is given back and `member` is
@@ -111,7 +113,7 @@ class RedisStore:
         cost = int(member.rsplit(":", 1)[1])
         width = round((quota.window + quota.margin + slack) * _MICROS)
         gap = round(interval * _MICROS)
-        args: list[int | str] = [quota.limit, cost, width, member, gap]
+        args: list[int | str] = [quota.limit, cost, width, member, gap, share]
         if late is not None:
             args.append(late)
         await self._load()

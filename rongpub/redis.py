@@ -12,12 +12,15 @@ Each acquisition is one Lua script run by Redis (`_redis_reserve.lua`): it reads
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
 long to wait. The caller sleeps, waking `lead` seconds early to prepare the request, and the
 request leaves on the booked instant (`Departure.leaving()`). No window of `window + margin +
-slack` seconds ever holds more than `limit` booked units, and bookings are served in arrival
-order whatever their size. A send leaves within `slack` after its instant or not on that
-booking: a later send leaves at once only if its units fit at that moment, else it books
-again. So no window of `window + margin` seconds holds more than `limit` units as sends
-leave, in all processes together (see `_redis_booking`). A 429 pauses the quota in Redis:
-no process books an instant before the pause ends.
+slack` seconds ever holds more than `limit` booked units. A booking never moves once made,
+and each takes the earliest instant where its units fit, so a later request may use units
+that would sit idle before an earlier, larger one's instant, but never makes it wait longer
+(conservative backfilling: a 3-group send is never starved by single sends). A send leaves
+within `slack` after its instant or not on that booking: a later send leaves at once only if
+its units fit at that moment, else it books again. So no window of `window + margin` seconds
+holds more than `limit` units as sends leave, in all processes together (see
+`_redis_booking`). A 429 pauses the quota in Redis: no process books an instant before the
+pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -57,6 +60,13 @@ DEFAULT_RETRY_INTERVAL: Final = 1.0
 #: Seconds a send may leave after its booked instant (later ones book again), added to
 #: `window + margin` between bookings that share a window (see `_redis_booking`).
 DEFAULT_SLACK: Final = 0.01
+#: Most bookings of a quota that may share one instant (they leave together). With every
+#: booking at an instant of its own, units that one window's run of sends leaves over can
+#: rarely be used later, since the windows ending at the next run's first bookings hold them
+#: too; a few sharing an instant keeps them usable (`_redis_reserve.lua`; compare
+#: `python benchmarks/shared_quota.py --share 1`). Each send is built before its instant
+#: (`lead`), so eight leaving together write their bytes within a millisecond or two.
+DEFAULT_SHARE: Final = 8
 #: Seconds a task wakes before its booked instant, to sign the request and get a connection.
 DEFAULT_LEAD: Final = 0.06
 #: Prefix of every key the limiter uses.
@@ -72,8 +82,9 @@ class RedisLimiter:
     fails closed with `LimiterUnavailableError`.
     `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
     serves before Redis is tried again. `namespace`: prefix of every key.
-    `interval`: least seconds between two bookings of a quota (default `None`: half the
-    mean interval per unit, at most 5 ms; 0 = no pacing).
+    `interval`: least seconds between two bookings of a quota at different instants (default
+    `None`: half the mean interval per unit, at most 5 ms; 0 = no pacing). `share`: most
+    bookings that may share one instant (see `DEFAULT_SHARE`).
     `slack`: seconds a send may leave after its booked instant, added to `window + margin`
     between bookings (the quota used is at most `window / (window + margin + slack)`); a send
     later than that leaves at once only if its units fit then, else it books again.
@@ -92,6 +103,7 @@ class RedisLimiter:
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
         interval: float | None = None,
+        share: int = DEFAULT_SHARE,
         slack: float = DEFAULT_SLACK,
         lead: float = DEFAULT_LEAD,
         clock: Clock = anyio.current_time,
@@ -99,6 +111,8 @@ class RedisLimiter:
     ) -> None:
         if interval is not None and interval < 0:
             raise InvalidRequestError("interval", "must not be negative")
+        if share < 1:
+            raise InvalidRequestError("share", "must be at least 1")
         if not 0 <= slack < 1:
             raise InvalidRequestError("slack", "must be in [0, 1) seconds")
         if not 0 <= lead < 1:
@@ -107,6 +121,7 @@ class RedisLimiter:
             RedisStore(client),
             timeout=timeout,
             interval=interval,
+            share=share,
             slack=slack,
             lead=lead,
             clock=clock,
@@ -127,6 +142,7 @@ class RedisLimiter:
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         namespace: str = DEFAULT_NAMESPACE,
         interval: float | None = None,
+        share: int = DEFAULT_SHARE,
         slack: float = DEFAULT_SLACK,
         lead: float = DEFAULT_LEAD,
         clock: Clock = anyio.current_time,
@@ -150,6 +166,7 @@ class RedisLimiter:
             retry_interval=retry_interval,
             namespace=namespace,
             interval=interval,
+            share=share,
             slack=slack,
             lead=lead,
             clock=clock,

@@ -12,7 +12,8 @@ sends that came too late for their booking, `moved` (left at once: their units f
 therefore send together, and several phases share one start-up. A phase builds a
 `RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
 `SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
-`margin`, `tasks`, `shared`, optionally `slack` and `lead` (RedisLimiter options), and either
+`margin`, `tasks`, `shared`, optionally `slack`, `lead` and `share` (RedisLimiter options),
+and either
 - `sends`: lists of target ids, each sent once, spread over the tasks; or
 - `seconds`, `max_targets`, `prefix`, `seed`: each task sends new unique targets (1 to
   `max_targets` a request) until `seconds` have passed; sends cut short are not counted.
@@ -181,7 +182,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     _Counted.calls = 0
     inner: Limiter = SlidingWindowLimiter()
     if spec["shared"]:
-        options = {name: spec[name] for name in ("slack", "lead") if name in spec}
+        options = {name: spec[name] for name in ("slack", "lead", "share") if name in spec}
         inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), **options)
     limiter = Noting(inner)
     client = RongCloud(

@@ -84,6 +84,7 @@ class ScriptedStore:
         member: str,
         *,
         interval: float,
+        share: int,
         slack: float,
         late: str | None = None,
     ) -> Booking:
@@ -117,7 +118,14 @@ KEYS = quota_keys("rongpub-test", QUOTA)
 
 def booker(store: ScriptedStore, clock: FakeClock) -> Booker:
     return Booker(
-        store, timeout=5.0, interval=0.0, slack=SLACK, lead=LEAD, clock=clock, sleep=clock.sleep
+        store,
+        timeout=5.0,
+        interval=0.0,
+        share=1,
+        slack=SLACK,
+        lead=LEAD,
+        clock=clock,
+        sleep=clock.sleep,
     )
 
 

@@ -193,6 +193,7 @@ async def test_a_client_given_by_the_caller_stays_open(redis: Redis) -> None:
     [
         ("fallback", "elsewhere"),
         ("interval", -0.001),
+        ("share", 0),
         ("slack", -0.01),
         ("slack", 1.0),
         ("lead", -0.01),

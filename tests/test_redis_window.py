@@ -1,4 +1,4 @@
-"""The reservation script against a real Redis: the window guarantee, tightness and FIFO.
+"""The reservation script against a real Redis: the window guarantee, tightness and fairness.
 
 Instants are the ones Redis hands out (its own `TIME`, microseconds), so no host clock and
 no real sleeping is involved: reservations may lie seconds ahead and nobody waits for them.
@@ -7,7 +7,8 @@ no real sleeping is involved: reservations may lie seconds ahead and nobody wait
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -61,7 +62,7 @@ class Clients:
         self.stores = [RedisStore(Redis.from_url(url)) for _ in range(count)]
 
     async def book_all(
-        self, quota: Quota, costs: list[int], *, interval: float = 0.0
+        self, quota: Quota, costs: list[int], *, interval: float = 0.0, share: int = 1
     ) -> list[Booking]:
         """Book every cost concurrently, spread over the clients."""
         keys = quota_keys("rongpub-test", quota)
@@ -69,7 +70,8 @@ class Clients:
 
         async def book(store: RedisStore, cost: int) -> None:
             member = store.new_member(cost)
-            bookings.append(await store.reserve(keys, quota, member, interval=interval))
+            booking = await store.reserve(keys, quota, member, interval=interval, share=share)
+            bookings.append(booking)
 
         async with anyio.create_task_group() as tg:
             for index, cost in enumerate(costs):
@@ -95,14 +97,15 @@ async def clients(redis_url: str) -> AsyncIterator[Clients]:
     limit=st.sampled_from([1, 2, 3, 5, 7, 12, 20, 100]),
     margin=st.sampled_from([0.0, 0.01, 0.25]),
     interval=st.sampled_from([0.0, 0.005]),
+    share=st.sampled_from([1, 4]),
     costs=st.lists(st.integers(1, 10), min_size=1, max_size=40),
 )
 async def test_no_window_holds_more_than_the_limit(
-    clients: Clients, limit: int, margin: float, interval: float, costs: list[int]
+    clients: Clients, limit: int, margin: float, interval: float, share: int, costs: list[int]
 ) -> None:
     quota = new_quota(limit, margin=margin)
     sizes = [min(cost, limit) for cost in costs]
-    bookings = await clients.book_all(quota, sizes, interval=interval)
+    bookings = await clients.book_all(quota, sizes, interval=interval, share=share)
     assert worst_window(bookings, width_us(quota)) <= limit
 
 
@@ -135,6 +138,16 @@ async def test_pacing_keeps_bookings_apart(clients: Clients) -> None:
     assert min(b - a for a, b in itertools.pairwise(instants)) >= 5_000
 
 
+async def test_a_few_bookings_may_share_an_instant_and_the_rest_keep_apart(
+    clients: Clients,
+) -> None:
+    quota = new_quota(10)
+    bookings = await clients.book_all(quota, [1] * 12, interval=0.005, share=4)
+    shared = Counter(b.instant for b in bookings)
+    assert max(shared.values()) == 4
+    assert min(b - a for a, b in itertools.pairwise(sorted(shared))) >= 5_000
+
+
 async def test_ten_room_chatroom_sends_stay_within_the_limit(clients: Clients) -> None:
     # Per-request costs up to 10 are where a plain GCRA overshoots by up to one request.
     quota = new_quota(100, margin=0.01)
@@ -143,21 +156,80 @@ async def test_ten_room_chatroom_sends_stay_within_the_limit(clients: Clients) -
     assert max(b.instant for b in bookings) > min(b.instant for b in bookings)
 
 
+def room_at(log: list[tuple[int, int]], x: int, cost: int, limit: int, width: int) -> bool:
+    """Whether `cost` more units at `x` keep within `limit` every window (y - width, y] that
+    holds `x` (brute force: the windows ending at `x` and at each entry after it)."""
+    ends = [x] + [t for t, _ in log if x < t < x + width]
+    return all(cost + sum(c for t, c in log if y - width < t <= y) <= limit for y in ends)
+
+
+def near_the_ends(log: list[tuple[int, int]], start: int, width: int) -> Callable[[int], bool]:
+    """Where the script looks for room: everywhere in a short log; in a long one, the two
+    windows after `start` and from two windows before the newest entry on."""
+    reach, newest = 2 * width, max((t for t, _ in log), default=start)
+    if newest - reach - width <= start + reach + width:
+        return lambda x: True
+    return lambda x: x < start + reach or x >= newest - reach
+
+
+def paced(log: list[tuple[int, int]], x: int, gap: int, share: int) -> bool:
+    """Whether a booking at `x` keeps `gap` from every entry at another instant and joins
+    fewer than `share` at its own."""
+    same = sum(t == x for t, _ in log)
+    return same < share and all(t == x or abs(t - x) >= gap for t, _ in log)
+
+
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(costs=st.lists(st.integers(1, 5), min_size=2, max_size=30))
-async def test_bookings_are_served_in_arrival_order_whatever_their_size(
-    clients: Clients, costs: list[int]
+@given(
+    limit=st.sampled_from([3, 5, 20]),
+    interval=st.sampled_from([0.0, 0.005]),
+    share=st.sampled_from([1, 2, 4]),
+    costs=st.lists(st.integers(1, 5), min_size=2, max_size=30),
+)
+async def test_each_booking_takes_the_earliest_instant_with_room_and_never_moves(
+    clients: Clients, limit: int, interval: float, share: int, costs: list[int]
 ) -> None:
-    quota = new_quota(5)
+    # Conservative backfilling: a request goes where its units first fit (near the ends of a
+    # long log), which may be before the instant of an earlier, larger one, but no booking
+    # ever moves, so nobody waits longer for a request that came after it.
+    quota = new_quota(limit)
     keys = quota_keys("rongpub-test", quota)
     store = clients.stores[0]
-    instants = [(await store.reserve(keys, quota, store.new_member(c))).instant for c in costs]
-    assert instants == sorted(instants)
+    width, gap = width_us(quota), round(interval * 1_000_000)
+    made: dict[str, int] = {}
+    for cost in (min(c, limit) for c in costs):
+        before: Any = await store.client.zrange(keys.log, 0, -1, withscores=True)
+        member = store.new_member(cost)
+        booking = await store.reserve(keys, quota, member, interval=interval, share=share)
+        log = [(int(t), int(m.decode().rsplit(":", 1)[1])) for m, t in before]
+        log = [(t, c) for t, c in log if t > booking.now - width]
+        searched = near_the_ends(log, booking.now, width)
+        assert room_at(log, booking.instant, cost, limit, width)
+        assert paced(log, booking.instant, gap, share)
+        after = max(gap, 1)
+        earlier = {booking.now} | {t + width for t, _ in log} | {t + after for t, _ in log}
+        for x in (x for x in earlier if booking.now <= x < booking.instant and searched(x)):
+            assert not (paced(log, x, gap, share) and room_at(log, x, cost, limit, width))
+        made[booking.member] = booking.instant
+    entries: Any = await store.client.zrange(keys.log, 0, -1, withscores=True)
+    assert {m.decode(): int(t) for m, t in entries} == made
 
 
-async def test_a_small_request_does_not_overtake_a_large_one(clients: Clients) -> None:
+async def test_a_small_request_takes_units_a_large_one_leaves_idle(clients: Clients) -> None:
+    quota = new_quota(10)
+    keys = quota_keys("rongpub-test", quota)
+    store = clients.stores[0]
+    first = await store.reserve(keys, quota, store.new_member(5))
+    large = await store.reserve(keys, quota, store.new_member(8))  # waits for `first` to leave
+    small = await store.reserve(keys, quota, store.new_member(2))  # 5 + 2 and 2 + 8 fit
+    assert large.instant >= first.instant + width_us(quota)
+    assert small.instant < large.instant
+    assert await store.client.zscore(keys.log, large.member) == large.instant
+
+
+async def test_a_small_request_does_not_take_units_a_large_one_needs(clients: Clients) -> None:
     quota = new_quota(10)
     keys = quota_keys("rongpub-test", quota)
     store = clients.stores[0]
