@@ -20,10 +20,10 @@ first fit.
 One call either way. In a full queue a late booking rarely fits (the booking a window after
 it was placed the moment its units expired), so its units go unused: lateness costs quota,
 never a window. Measured (`benchmarks/shared_quota.py`: 8 processes x 20 tasks, 30 s per API,
-2 cores that other jobs kept busy): about 3% of sends came late and booked again and 1% were
-moved, most while the 8 processes started together and woke hundreds of milliseconds late.
+2 cores): 3-5% of sends came late and booked again and at most 0.4% were moved, most of
+them while the 8 processes started together.
 Before, those start-up sends went out on their stale bookings and crowded the next window
-(52 server 429s per 1,000 requests at 20/s in one run; none in two runs now). The early wake
+(52 server 429s per 1,000 requests at 20/s in one run). The early wake
 matters: while bookings made before the first departure was reported woke on their instant,
 signing and getting a connection made them late, and a fifth to a half of all sends booked
 again.
