@@ -240,6 +240,20 @@ async def test_a_small_request_does_not_take_units_a_large_one_needs(clients: Cl
     assert small.instant >= large.instant + width_us(quota)
 
 
+async def test_a_long_queue_reuses_room_near_its_ends_only(clients: Clients) -> None:
+    # Twenty windows of single bookings; one given back near the front is taken again, one
+    # given back in the middle is not looked for (a call reads a few windows, not the queue).
+    quota = new_quota(1)
+    keys = quota_keys("rongpub-test", quota)
+    store = clients.stores[0]
+    queue = [await store.reserve(keys, quota, store.new_member(1)) for _ in range(20)]
+    await store.give_back(keys, queue[1].member, queue[10].member)
+    front = await store.reserve(keys, quota, store.new_member(1))
+    later = await store.reserve(keys, quota, store.new_member(1))
+    assert front.instant == queue[1].instant
+    assert later.instant == queue[-1].instant + width_us(quota)
+
+
 async def test_a_retried_call_gets_the_reservation_it_already_made(clients: Clients) -> None:
     quota = new_quota(3)
     keys = quota_keys("rongpub-test", quota)
