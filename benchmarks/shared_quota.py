@@ -17,7 +17,9 @@ share of the quota accepted in the steady part (goal: at least 95%), targets los
 0), targets recorded twice (must be 0), the worst 1 s window of targets that arrived (and
 after the first 2 s), the tightest span holding limit + 1 targets as they arrived at the
 server and as they left the clients (when the limiter's `Departure.leaving()` returned, just
-before the request's bytes were written; above 1000 ms: no 1 s window over the limit), Redis
+before the request's bytes were written; above 1000 ms: no 1 s window over the limit), the
+slowest write (from `leaving()` returning to the whole request written) and how many took
+longer than slack + margin (such a stall can squeeze a window at the server), Redis
 commands sent per send, and sends that came too late for their booking (per 1,000 sends):
 moved to the moment they left (their units fitted there) or booked again.
 
@@ -44,6 +46,7 @@ from quota_fidelity import APIS, LATENCY, figures
 from rongpub._constants import DEFAULT_WINDOW_MARGIN
 from rongpub.emulator import EmulatorProcess, Faults, start_in_subprocess
 from rongpub.emulator._quota import worst_window
+from rongpub.redis import DEFAULT_SLACK
 from tests.redis_server import RedisServer
 from tests.redis_worker import Workers
 
@@ -103,9 +106,11 @@ def _row(
     tallies: list[dict[str, Any]],
     arrivals: list[Any],
     recorded: Counter[str],
-    seconds: float,
+    options: argparse.Namespace,
 ) -> dict[str, Any]:
-    limit = APIS[api][0]
+    limit, seconds = APIS[api][0], options.seconds
+    guard = options.margin + (DEFAULT_SLACK if options.slack is None else options.slack)
+    writes = [w for t in tallies for w in t["writes"]]
     tally = clients.Tally(
         delivered=sum(t["delivered"] for t in tallies),
         lost=sum(t["lost"] for t in tallies),
@@ -123,6 +128,8 @@ def _row(
         steady_rate_limited=sum(a.outcome == "rate_limited" for a in steady),
         steady_requests=len(steady),
         steady_worst_window=worst_window([(a.time, a.targets) for a in steady]),
+        slowest_write_ms=1000 * max(writes, default=0.0),
+        slow_writes=sum(w > guard for w in writes),
         redis_calls=sum(t["redis_calls"] for t in tallies) if CONFIGS[config][0] else None,
         moved=sum(t["moved"] for t in tallies) if CONFIGS[config][0] else None,
         rebooked=sum(t["rebooked"] for t in tallies) if CONFIGS[config][0] else None,
@@ -161,7 +168,7 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
                 for config in CONFIGS:
                     server.reset()
                     phase = _phase(workers, server, store.url, api, config, options)
-                    result["rows"].append(_row(api, config, *phase, options.seconds))
+                    result["rows"].append(_row(api, config, *phase, options))
     finally:
         store.close()
     _print(result)
@@ -183,6 +190,8 @@ COLUMNS = {
     "steady_worst_window": "worst 1s after start-up",
     "tightest_arrived_ms": "tightest server ms",
     "tightest_left_ms": "tightest client ms",
+    "slowest_write_ms": "slowest write ms",
+    "slow_writes": "writes > slack+margin",
     "calls_per_send": "Redis calls/send",
     "moved_per_1000": "late, moved/1000 sends",
     "rebooked_per_1000": "late, re-booked/1000",

@@ -6,7 +6,8 @@ A worker prints `ready`, then runs one phase per JSON line read on stdin and pri
 tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `requests`
 (finished), `failures` (errors by type), `errors` (a message of each type), `left`
 ((wall-clock time, targets) as each send left: when its `Departure.leaving()` returned),
-`pauses` (asked for), `redis_calls` (commands sent for the sends that left), and of the
+`writes` (seconds from `leaving()` returning to the request written, `left()`), `pauses`
+(asked for), `redis_calls` (commands sent for the sends that left), and of the
 sends that came too late for their booking, `moved` (left at once: their units fitted) and
 `rebooked` (booked again). Workers started together
 therefore send together, and several phases share one start-up. A phase builds a
@@ -123,6 +124,7 @@ class Noting:
     def __init__(self, inner: Limiter) -> None:
         self.inner = inner
         self.left: list[tuple[float, int]] = []
+        self.writes: list[float] = []  # seconds from leaving() returning to left()
         self.pauses = 0
         self.waiting = 0  # sends acquiring or leaving
 
@@ -144,11 +146,13 @@ class Noting:
 
 
 class _Leaving:
-    """Passes the client's "bytes leaving now" to the limiter, then notes that instant."""
+    """Passes the client's "bytes leaving now" to the limiter, then notes that instant, and how
+    long the request then took to be written (`left()`)."""
 
     def __init__(self, noting: Noting, inner: Departure | None, cost: int) -> None:
         self._noting: Noting | None = noting
         self._inner, self._cost = inner, cost
+        self._leaving: tuple[Noting, float] | None = None
 
     async def leaving(self) -> None:
         noting, self._noting = self._noting, None
@@ -160,8 +164,12 @@ class _Leaving:
         finally:
             noting.waiting -= 1
         noting.left.append((time.time(), self._cost))
+        self._leaving = noting, time.monotonic()
 
     def left(self) -> None:
+        if self._leaving is not None:
+            noting, since = self._leaving
+            noting.writes.append(time.monotonic() - since)
         if self._inner is not None:
             self._inner.left()
 
@@ -204,6 +212,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         **sender.tally(),
         "left": limiter.left,
+        "writes": limiter.writes,
         "pauses": limiter.pauses,
         "redis_calls": calls,
         "moved": 0 if booker is None else booker.moved,
