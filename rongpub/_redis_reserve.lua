@@ -3,17 +3,18 @@
 -- The quota keeps an exact log: a sorted set whose members are "<id>:<units>" and whose
 -- scores are the instants (microseconds, Redis TIME) at which those units may leave.
 -- A reservation takes the earliest instant `x`, not before now (nor before a pause ends; in a
--- long log, near one of its ends: see `reach`), at which its units fit: every window of `width` that holds `x` (the one ending at `x`, and the
--- one ending at each later entry less than `width` after it) stays within `limit`, and no
--- entry at another instant lies closer than `gap` (pacing); at most `share` reservations
--- share one instant. Reservations never move once made, so a later request takes units that
--- would sit idle before an earlier one's instant only where they fit without moving it: no
--- request ever waits longer because of one that came after it (conservative backfilling),
--- and none is placed later than the back of the log. Sharing keeps such units usable: with
--- every entry at an instant of its own, the units one window's run of sends leaves over are
--- held by the windows ending at the next run's first entries too, so they can rarely be
--- taken. The hosts' clocks never enter the decision; the caller is told how long to wait and
--- sleeps once. Cost: linear in the entries of a few windows (see `reach` below).
+-- long log, near one of its ends: see `reach`), at which its units fit: every window of
+-- `width` that holds `x` (the one ending at `x`, and the one ending at each later entry less
+-- than `width` after it) stays within `limit`, and no entry at another instant lies closer
+-- than `gap` (pacing); at most `share` reservations share one instant. Reservations never move
+-- once made, so a later request takes units that would sit idle before an earlier one's
+-- instant only where they fit without moving it: no request ever waits longer because of one
+-- that came after it (conservative backfilling), and none is placed later than the back of the
+-- log. Sharing keeps such units usable: with every entry at an instant of its own, the units
+-- one window's run of sends leaves over are held by the windows ending at the next run's first
+-- entries too, so they can rarely be taken. The hosts' clocks never enter the decision; the
+-- caller is told how long to wait and sleeps once. Cost: linear in the entries of a few
+-- windows (see `reach` below).
 --
 -- KEYS[1]  the log (sorted set)           KEYS[2]  pause-until instant (string, microseconds)
 -- ARGV[1]  limit (units per window)       ARGV[2]  cost (units, 1..limit)
@@ -121,8 +122,8 @@ end
 -- before the newest entry (where a window's run of sends is still being filled), which
 -- always has room past its end.
 local reach = 2 * width
-local newest = redis.call('ZREVRANGE', log, 0, 0, 'WITHSCORES')[2]
-local back = newest and tonumber(newest) - reach or start
+local newest = tonumber(redis.call('ZREVRANGE', log, 0, 0, 'WITHSCORES')[2])
+local back = newest and newest - reach or start
 local x
 if back - width <= start + reach + width then
   x = search(read(start - width, '+inf'), start, math.huge)
@@ -130,7 +131,7 @@ else
   x = search(read(start - width, int(start + reach + width)), start, start + reach)
   if not x then x = search(read(back - width, '+inf'), back, math.huge) end
 end
-local last = math.max(x, newest and tonumber(newest) or x)
+local last = math.max(x, newest or x)
 
 local moved = 0
 if stale and x == now then member, moved = stale, 1 end
