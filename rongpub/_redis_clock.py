@@ -64,6 +64,11 @@ class RedisClock:
             return math.inf
         return min(self._upper) - max(self._lower)
 
+    def latest_instant(self, local: float) -> int:
+        """The Redis instant (microseconds) of local time `local`, at the latest: never before
+        the true one."""
+        return math.ceil((local + min(self._upper)) * _MICROS)
+
     def due(self, instant: int) -> Due:
         """Where the Redis `instant` (microseconds) falls on the local clock."""
         at = instant / _MICROS

@@ -1,4 +1,4 @@
-"""The Redis side of the shared limiter: key names and the four calls it makes.
+"""The Redis side of the shared limiter: key names and the five calls it makes.
 
 One quota lives in two keys that share a hash tag, so a Redis Cluster keeps them in one
 slot and a Lua script may touch both:
@@ -6,7 +6,9 @@ slot and a Lua script may touch both:
 - `<namespace>:{<api>:<app key>}:log`   sorted set of reservations (instants in microseconds)
 - `<namespace>:{<api>:<app key>}:pause` pause-until instant after a server 429
 
-Both carry TTLs set by the scripts, so an idle quota leaves nothing behind.
+Both carry TTLs set by the scripts, so an idle quota leaves nothing behind. The pub/sub
+channel `<namespace>:{<api>:<app key>}:revoked` names bookings that a late send crowded
+(`_redis_revocations`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ class QuotaKeys:
 
     log: str
     pause: str
+    revoked: str  # a pub/sub channel, not a key
 
 
 def quota_keys(namespace: str, quota: Quota) -> QuotaKeys:
     """Key names for `quota`; the api leads the hash tag so the tag is never empty."""
     base = f"{namespace}:{{{quota.api}:{quota.scope}}}"
-    return QuotaKeys(log=f"{base}:log", pause=f"{base}:pause")
+    return QuotaKeys(log=f"{base}:log", pause=f"{base}:pause", revoked=f"{base}:revoked")
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,18 @@ class Booking:
         return int(self.member.rsplit(":", 1)[1])
 
 
+def _width(quota: Quota, slack: float) -> int:
+    """Microseconds kept between bookings that share a window: window + margin + slack."""
+    return round((quota.window + quota.margin + slack) * _MICROS)
+
+
 def _script(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
 _RESERVE = _script("_redis_reserve.lua")
 _PAUSE = _script("_redis_pause.lua")
+_LATE = _script("_redis_late.lua")
 # A script rather than the TIME command, so that a cluster asks the node holding the quota.
 _TIME = "local t = redis.call('TIME') return {t[1], t[2]}"
 
@@ -79,16 +88,17 @@ class RedisStore:
         self.client = client
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
+        self._late = client.register_script(_LATE)
         self._time = client.register_script(_TIME)
         self._loading = anyio.Lock()
         self._loaded = False
         # Members are unique per reservation: a per-store random prefix and a counter.
-        self._prefix = secrets.token_hex(6)
+        self.prefix = secrets.token_hex(6) + "."
         self._counter = itertools.count()
 
     def new_member(self, cost: int) -> str:
         """A log member that names one reservation and carries its units."""
-        return f"{self._prefix}.{next(self._counter)}:{cost}"
+        return f"{self.prefix}{next(self._counter)}:{cost}"
 
     async def reserve(
         self,
@@ -111,7 +121,7 @@ class RedisStore:
         booked. Idempotent per member: a retried call returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
-        width = round((quota.window + quota.margin + slack) * _MICROS)
+        width = _width(quota, slack)
         gap = round(interval * _MICROS)
         args: list[int | str] = [quota.limit, cost, width, member, gap, share]
         if late is not None:
@@ -133,6 +143,18 @@ class RedisStore:
         """
         reply: Any = await self._pause(keys=[keys.pause], args=[round(seconds * _MICROS)])
         return int(reply[0]) / _MICROS
+
+    async def late_write(
+        self, keys: QuotaKeys, quota: Quota, member: str, written: int, *, slack: float
+    ) -> int:
+        """`member`'s send was written at `written` (Redis time, microseconds, at the latest),
+        after its instant plus `slack`: count its units from then, and publish the bookings
+        that crowds (`_redis_late.lua`); how many."""
+        span = _width(quota, 0.0)
+        args: list[int | str] = [quota.limit, _width(quota, slack), member, keys.revoked]
+        args += [written, span]
+        reply: Any = await self._late(keys=[keys.log], args=args)
+        return int(reply)
 
     async def time(self, keys: QuotaKeys) -> int:
         """Redis's clock (microseconds) on the node that holds the quota."""

@@ -19,7 +19,10 @@ that would sit idle before an earlier, larger one's instant, but never makes it 
 within `slack` after its instant or not on that booking: a later send leaves at once only if
 its units fit at that moment, else it books again. So no window of `window + margin` seconds
 holds more than `limit` units as sends leave, in all processes together (see
-`_redis_booking`). A 429 pauses the quota in Redis: no process books an instant before the
+`_redis_booking`). A request written later than `slack` after its instant (its process
+stalled after the check) is reported to Redis, which counts it from then and names the
+bookings that crowds; every limiter listens on the quota's pub/sub channel and books those
+of its own again. A 429 pauses the quota in Redis: no process books an instant before the
 pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
@@ -48,6 +51,7 @@ from ._exceptions import InvalidRequestError, LimiterUnavailableError
 from ._limiter import Departure, Quota
 from ._redis_booking import Booker, Clock, RedisDeparture, Sleep
 from ._redis_outage import Fallback, Outage
+from ._redis_revocations import Revocations
 from ._redis_store import QuotaKeys, RedisStore, quota_keys
 
 __all__ = ["RedisLimiter"]
@@ -119,13 +123,15 @@ class RedisLimiter:
             raise InvalidRequestError("slack", "must be in [0, 1) seconds")
         if not 0 <= lead < 1:
             raise InvalidRequestError("lead", "must be in [0, 1) seconds")
+        store = RedisStore(client)
         self._booker = Booker(
-            RedisStore(client),
+            store,
             timeout=timeout,
             interval=interval,
             share=share,
             slack=slack,
             lead=lead,
+            crowding=Revocations(client, prefix=store.prefix, timeout=timeout),
             clock=clock,
             sleep=sleep,
         )
@@ -208,11 +214,13 @@ class RedisLimiter:
         await fallback.pause(quota, seconds)
 
     async def aclose(self) -> None:
-        """Close the fallback and a client made by `from_url`.
+        """Finish reporting late writes, stop listening for crowded bookings, close the
+        fallback and a client made by `from_url`.
 
         Outside asyncio nothing was ever opened, so there is nothing to close."""
         if not _on_asyncio():
             return
+        await self._booker.aclose()
         if self._outage.fallback is not None:
             await self._outage.fallback.aclose()
         if self._owned_client is not None:

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
+from collections.abc import Awaitable, Callable
 
 import anyio
 
 from rongpub import Quota
 
-__all__ = ["RecordingLimiter", "Sleeps", "new_quota"]
+__all__ = ["RecordingLimiter", "Sleeps", "new_quota", "until"]
 
 
 def new_quota(limit: int, *, margin: float = 0.0, window: float = 1.0) -> Quota:
     """A quota under an app key no other test uses."""
     scope = f"app-{uuid.uuid4().hex}"
     return Quota(scope=scope, api="chatroom", limit=limit, margin=margin, window=window)
+
+
+async def until(condition: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Return once `condition()` holds: state that another connection changes (a message
+    heard, a key written), so there is no event to wait on; fails after 10 seconds."""
+    with anyio.fail_after(10):
+        while True:
+            holds = condition()
+            if await holds if inspect.isawaitable(holds) else holds:
+                return
+            await anyio.sleep(0.001)
 
 
 class Sleeps:

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rongpub import LimiterUnavailableError, Quota
 from rongpub._limiter import Limiter
-from rongpub._redis_booking import Booker, RedisDeparture
+from rongpub._redis_booking import Booker, Crowding, RedisDeparture
 from rongpub._redis_clock import RedisClock
 from rongpub._redis_store import Booking, QuotaKeys, quota_keys
 from rongpub.redis import RedisLimiter
@@ -66,6 +66,8 @@ class ScriptedStore:
         self.given_back: list[str] = []
         self.times = 0  # reads of Redis's clock alone
         self.late: list[str] = []  # late bookings handed back to the script
+        self.late_writes: list[str] = []  # members whose writes were reported late
+        self.written: list[int] = []  # and when, by Redis's clock
         self.move_late = False  # whether late bookings fit now (else they are given back)
         self.fail_from: int | None = None  # reservations from this index on raise
         self._count = 0
@@ -107,6 +109,13 @@ class ScriptedStore:
     async def give_back(self, keys: QuotaKeys, *members: str) -> None:
         self.given_back.extend(members)
 
+    async def late_write(
+        self, keys: QuotaKeys, quota: Quota, member: str, written: int, *, slack: float
+    ) -> int:
+        self.late_writes.append(member)
+        self.written.append(written)
+        return 0
+
     async def time(self, keys: QuotaKeys) -> int:
         self.times += 1
         return self._now()  # answered at once
@@ -116,7 +125,7 @@ QUOTA = Quota(scope="app", api="group", limit=20, margin=0.01)
 KEYS = quota_keys("rongpub-test", QUOTA)
 
 
-def booker(store: ScriptedStore, clock: FakeClock) -> Booker:
+def booker(store: ScriptedStore, clock: FakeClock, crowding: Crowding | None = None) -> Booker:
     return Booker(
         store,
         timeout=5.0,
@@ -124,6 +133,7 @@ def booker(store: ScriptedStore, clock: FakeClock) -> Booker:
         share=1,
         slack=SLACK,
         lead=LEAD,
+        crowding=crowding,
         clock=clock,
         sleep=clock.sleep,
     )
@@ -258,6 +268,67 @@ async def test_redis_failing_while_booking_again_falls_back_or_fails_closed() ->
     assert fallback.acquired == [(QUOTA, 3)]
     with pytest.raises(LimiterUnavailableError, match="Redis did not answer"):
         await RedisDeparture(books, KEYS, QUOTA, second, refuse).leaving()
+
+
+class Named:
+    """A `Crowding` in which the test names members as a late send elsewhere would."""
+
+    def __init__(self) -> None:
+        self.named: set[str] = set()
+        self.watched: list[str] = []
+        self.closed = False
+
+    async def watch(self, channel: str) -> None:
+        self.watched.append(channel)
+
+    def watching(self, channel: str) -> bool:
+        return channel in self.watched
+
+    def take(self, member: str) -> bool:
+        named = member in self.named
+        self.named.discard(member)
+        return named
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.anyio
+async def test_a_booking_crowded_by_a_late_send_books_again_before_it_leaves() -> None:
+    clock = FakeClock()
+    store = ScriptedStore(clock, [0.0, 1.0, 0.5])
+    named = Named()
+    books = booker(store, clock, named)
+    await reported(books, clock)
+    held = await books.acquire(KEYS, QUOTA, 2)
+    named.named.add(held.member)  # a send elsewhere was written late and crowds it
+    start = clock.now
+    await RedisDeparture(books, KEYS, QUOTA, held, refuse).leaving()
+    assert books.crowded == 1 and books.rebooked == books.moved == 0
+    assert store.late == [held.member]  # handed back to the script, which books it again
+    assert clock.now == pytest.approx(start + LEAD + 0.5)  # on the new booking's instant
+    assert named.watched == [KEYS.revoked]  # before the first booking
+    await books.aclose()
+    assert named.closed
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the report is an asyncio task
+@pytest.mark.parametrize(("written", "reported_late"), [(SLACK - 0.001, False), (0.02, True)])
+async def test_a_write_later_than_the_slack_is_reported_to_redis(
+    written: float, reported_late: bool
+) -> None:
+    clock = FakeClock()
+    store = ScriptedStore(clock, [0.0])
+    books = booker(store, clock)
+    departure = await depart(books, clock, prepare=0.0)
+    clock.now += written  # from leaving() returning to the request written
+    departure.left()
+    departure.left()  # a second call reports nothing more
+    await books.aclose()  # waits for the report
+    assert store.late_writes == (store.booked if reported_late else [])
+    assert store.written == ([store._now()] if reported_late else [])
+    assert books.late_writes == int(reported_late)
 
 
 @given(
