@@ -157,6 +157,13 @@ def _fanout(result: Json, suites: Json) -> list[str]:
     return [*lines, ""]
 
 
+def _late(row: Json) -> str:
+    """Writes later than the slack, reported to Redis, and the bookings they crowded."""
+    if row.get("late_writes") is None:
+        return "-"
+    return f"{_num(row.get('late_writes'))} ({_num(row.get('crowded'))})"
+
+
 def _shared_quota(result: Json, suites: Json) -> list[str]:
     """Redis-shared quota against one process (the reference) and unshared processes."""
     rows = [
@@ -166,7 +173,8 @@ def _shared_quota(result: Json, suites: Json) -> list[str]:
          _num(row.get("targets_lost")), _num(row.get("duplicates")),
          f"{_num(row.get('worst_window_arrived'))} ({_num(row.get('steady_worst_window'))})"
          f" / {_num(row.get('limit'))}",
-         _num(row.get("calls_per_send", row.get("calls_per_request")))]
+         _num(row.get("calls_per_send", row.get("calls_per_request"))),
+         _late(row)]
         for row in result.get("rows", [])
     ]  # fmt: skip
     note = (
@@ -178,6 +186,7 @@ def _shared_quota(result: Json, suites: Json) -> list[str]:
     )
     headers = ["API", "limiter", "quota used", "429s per 1,000", "(after start-up)"]
     headers += ["targets lost", "recorded twice", "worst 1 s / limit", "Redis calls per send"]
+    headers += ["late writes (bookings crowded)"]
     return [note, "", *_table(headers, rows), ""]
 
 

@@ -20,11 +20,16 @@ server and as they left the clients (when the limiter's `Departure.leaving()` re
 before the request's bytes were written; above 1000 ms: no 1 s window over the limit), the
 slowest write (from `leaving()` returning to the whole request written) and how many took
 longer than slack + margin (such a stall can squeeze a window at the server), Redis
-commands sent per send, and sends that came too late for their booking (per 1,000 sends):
-moved to the moment they left (their units fitted there) or booked again.
+commands sent per send, sends that came too late for their booking (per 1,000 sends):
+moved to the moment they left (their units fitted there) or booked again, writes later
+than the slack (reported to Redis) and the bookings they crowded, booked again (per 1,000).
+`--stall-ms` makes such stalls on purpose: that share of sends blocks its process between
+`leaving()` and the write, as a garbage collection would.
 
     python benchmarks/shared_quota.py [--duration 30] [--quick] [--processes 8] [--tasks 20]
                                       [--slack S] [--lead S] [--share N] [--json PATH]
+                                      [--stall-ms MS] [--stall-rate FRACTION]
+                                      [--limiters redis,one process,local]
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ def _phase(
             for name in ("slack", "lead", "share")
             if (value := getattr(options, name)) is not None
         },
+        **({"stall": [options.stall_ms / 1000, options.stall_rate]} if options.stall_ms else {}),
     }
     everyone = options.tasks * options.processes
     tasks = [options.tasks] * options.processes if CONFIGS[config][1] else [everyone]
@@ -133,10 +139,12 @@ def _row(
         redis_calls=sum(t["redis_calls"] for t in tallies) if CONFIGS[config][0] else None,
         moved=sum(t["moved"] for t in tallies) if CONFIGS[config][0] else None,
         rebooked=sum(t["rebooked"] for t in tallies) if CONFIGS[config][0] else None,
+        late_writes=sum(t["late_writes"] for t in tallies) if CONFIGS[config][0] else None,
+        crowded=sum(t["crowded"] for t in tallies) if CONFIGS[config][0] else None,
     )
     sends = len(tally.left)
     entry["calls_per_send"] = entry["redis_calls"] / sends if entry["redis_calls"] else None
-    for late in ("moved", "rebooked"):
+    for late in ("moved", "rebooked", "crowded"):
         count = entry[late]
         entry[f"{late}_per_1000"] = None if count is None or not sends else 1000 * count / sends
     return {"api": api, "config": config, **entry}
@@ -153,6 +161,8 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
         "slack": options.slack,
         "lead": options.lead,
         "share": options.share,
+        "stall_ms": options.stall_ms,
+        "stall_rate": options.stall_rate,
         "startup": STARTUP,
         "rows": [],
     }
@@ -165,7 +175,7 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
             Workers(options.processes, timeout=options.seconds + 120) as workers,
         ):
             for api in APIS:
-                for config in CONFIGS:
+                for config in options.limiters:
                     server.reset()
                     phase = _phase(workers, server, store.url, api, config, options)
                     result["rows"].append(_row(api, config, *phase, options))
@@ -195,6 +205,8 @@ COLUMNS = {
     "calls_per_send": "Redis calls/send",
     "moved_per_1000": "late, moved/1000 sends",
     "rebooked_per_1000": "late, re-booked/1000",
+    "late_writes": "late writes",
+    "crowded_per_1000": "crowded, re-booked/1000",
 }
 
 
@@ -230,6 +242,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--share", type=int, default=None, help="RedisLimiter share, bookings (its default)"
+    )
+    parser.add_argument(
+        "--stall-ms",
+        type=float,
+        default=0.0,
+        help="block a sender process this long between leaving() and the write (0: never)",
+    )
+    parser.add_argument(
+        "--stall-rate", type=float, default=0.01, help="share of sends that stall (0.01)"
+    )
+    parser.add_argument(
+        "--limiters",
+        type=lambda text: text.split(","),
+        default=list(CONFIGS),
+        help=f"which configurations, comma-separated ({','.join(CONFIGS)})",
     )
     parser.add_argument("--json", type=Path, default=RESULTS / "shared_quota.json")
     options = parser.parse_args(argv)

@@ -7,14 +7,17 @@ tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `r
 (finished), `failures` (errors by type), `errors` (a message of each type), `left`
 ((wall-clock time, targets) as each send left: when its `Departure.leaving()` returned),
 `writes` (seconds from `leaving()` returning to the request written, `left()`), `pauses`
-(asked for), `redis_calls` (commands sent for the sends that left), and of the
+(asked for), `redis_calls` (commands sent for the sends that left), of the
 sends that came too late for their booking, `moved` (left at once: their units fitted) and
-`rebooked` (booked again). Workers started together
+`rebooked` (booked again), `late_writes` (sends written later than the slack, reported to
+Redis) and `crowded` (bookings such a write crowded, booked again). Workers started together
 therefore send together, and several phases share one start-up. A phase builds a
 `RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
 `SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
-`margin`, `tasks`, `shared`, optionally `slack`, `lead` and `share` (RedisLimiter options),
-and either
+`margin`, `tasks`, `shared`, optionally `slack`, `lead` and `share` (RedisLimiter options)
+and `stall` ([seconds, fraction]: that fraction of sends blocks the whole process for that
+long between `leaving()` and the write, as a garbage collection or a descheduled process
+would), and either
 - `sends`: lists of target ids, each sent once, spread over the tasks; or
 - `seconds`, `max_targets`, `prefix`, `seed`: each task sends new unique targets (1 to
   `max_targets` a request) until `seconds` have passed; sends cut short are not counted.
@@ -119,10 +122,13 @@ async def _timed(sender: Sender, limiter: Noting, spec: dict[str, Any]) -> None:
 
 
 class Noting:
-    """A limiter that notes when each send left (wall clock) and each pause."""
+    """A limiter that notes when each send left (wall clock) and each pause; `stall`: see
+    the module's docstring."""
 
-    def __init__(self, inner: Limiter) -> None:
+    def __init__(self, inner: Limiter, stall: tuple[float, float] | None = None) -> None:
         self.inner = inner
+        self.stall = stall
+        self.rng = random.Random(0)
         self.left: list[tuple[float, int]] = []
         self.writes: list[float] = []  # seconds from leaving() returning to left()
         self.pauses = 0
@@ -165,6 +171,8 @@ class _Leaving:
             noting.waiting -= 1
         noting.left.append((time.time(), self._cost))
         self._leaving = noting, time.monotonic()
+        if noting.stall is not None and noting.rng.random() < noting.stall[1]:
+            time.sleep(noting.stall[0])  # noqa: ASYNC251 - a stall: blocks every task of the process
 
     def left(self) -> None:
         if self._leaving is not None:
@@ -192,7 +200,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["shared"]:
         options = {name: spec[name] for name in ("slack", "lead", "share") if name in spec}
         inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), **options)
-    limiter = Noting(inner)
+    limiter = Noting(inner, tuple(spec["stall"]) if "stall" in spec else None)
     client = RongCloud(
         spec["app_key"],
         spec["app_secret"],
@@ -217,6 +225,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "redis_calls": calls,
         "moved": 0 if booker is None else booker.moved,
         "rebooked": 0 if booker is None else booker.rebooked,
+        "late_writes": 0 if booker is None else booker.late_writes,
+        "crowded": 0 if booker is None else booker.crowded,
     }
 
 
