@@ -34,15 +34,18 @@ it (a garbage collection, a descheduled process on a busy host) and write its re
 any process, could reach the server less than a second after it. So the client reports when
 the whole request was written (`Departure.left()`): a write later than the slack is told to
 Redis in a task of its own (`_redis_late.lua`), which counts its units from the write and
-names the bookings whose windows that leaves over the limit; the processes holding them hear
-it over pub/sub (`_redis_revocations`) and book them again when they wake, a second later. A
-crowded booking usually books again at the back of the queue, so its units sit unused for a
-window: such a stall costs its booking's size in quota once, not a 429. One more call per late
-write, none per send. Measured (`benchmarks/shared_quota.py --limiters redis --stall-ms 40`:
-1% of sends block their process 40 ms between `leaving()` and the write), group / chatroom:
-0 server 429s, 93.1% / 91.8% of the quota; the same stalls with the report switched off used
-96.2% / 94.4%, but the tightest span holding `limit + 1` targets at the server was 1,002 ms in
-both APIs (below 1,000 is a 429).
+moves the bookings after it later, in order, where their windows fit again, as the
+in-process limiter's queue would have released them; the processes holding them hear the new
+instants over pub/sub (`_redis_moves`) and wait for them, with no call of their own. A stall
+of `d` thus delays the sends that took its units by about `d`, and costs about `d` of quota
+once, not a 429. One more call per late write, none per send. Measured
+(`benchmarks/shared_quota.py --limiters redis --stall-ms 40`: 1% of sends block their
+process 40 ms between `leaving()` and the write), group / chatroom: 0 server 429s, 96.4% /
+96.5% of the quota, tightest span holding `limit + 1` targets at the server 1,012 ms. Tried
+first: booking the crowded sends again instead, which put them at the back of the queue and
+left their units unused for a window: 93.1% / 91.8%. With the report switched off the same
+stalls used 96.2% / 94.4%, but the tightest span at the server was 1,002 ms in both APIs
+(below 1,000 is a 429).
 
 Pauses. A 429 sets the quota's pause-until in Redis, which every new booking in every
 process respects; bookings already handed out keep their instant (each fits the shared
@@ -109,13 +112,13 @@ class Store(Protocol):
 
 
 class Crowding(Protocol):
-    """Where a `Booker` hears of its bookings crowded by a late send (`Revocations`)."""
+    """Where a `Booker` hears of its bookings moved later by a late send (`Moves`)."""
 
     async def watch(self, channel: str) -> None: ...
 
     def watching(self, channel: str) -> bool: ...
 
-    def take(self, member: str) -> bool: ...
+    def take(self, member: str) -> int | None: ...
 
     async def aclose(self) -> None: ...
 
@@ -138,7 +141,7 @@ class Booker:
     bookings at one instant. `slack`: see `RedisStore.reserve`; also the most seconds a send
     may leave after its instant. `lead`: seconds a task wakes before its instant, once
     departures are reported (a client whose transport never calls `leaving()` would
-    otherwise send that early). `crowding`: where bookings crowded by a late send are heard
+    otherwise send that early). `crowding`: where moves of bookings crowded by a late send are heard
     (`None`: nowhere). `clock`, `sleep`: local monotonic seconds and how to wait (injectable
     for tests).
     """
@@ -169,8 +172,8 @@ class Booker:
         self._reported = False  # whether any departure was reported: then wake `lead` early
         self._reports: set[asyncio.Task[None]] = set()
         #: Sends that came too late for their booking and left at once (their units fitted)
-        #: or booked again; sends written late (reported to Redis) and bookings they crowded
-        #: that were booked again; reads of Redis's clock to map instants (for benchmarks).
+        #: or booked again; sends written late (reported to Redis) and bookings such a send
+        #: moved later; reads of Redis's clock to map instants (for benchmarks).
         self.moved = self.rebooked = self.late_writes = self.crowded = self.clock_reads = 0
 
     async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> Held:
@@ -184,28 +187,30 @@ class Booker:
 
     async def depart(self, keys: QuotaKeys, quota: Quota, held: Held) -> Held:
         """Return on `held`'s instant, or within `slack` after it, with the booking the send
-        leaves on: a send later than that, or whose booking a late send crowded, leaves at
-        once if its units fit now, else books again and waits for its new instant.
-        Cancelled, it gives the booking back."""
+        leaves on: if a late send moved the booking, on its new instant; a send later than
+        the slack leaves at once if its units fit now, else books again and waits for its
+        new instant. Cancelled, it gives the booking back."""
         self._reported = True
         while True:
             await self._wait_for(keys, held)
-            crowded = self._crowding is not None and self._crowding.take(held.member)
-            if not crowded and self._lateness(held) <= self._slack:
+            moved = None if self._crowding is None else self._crowding.take(held.member)
+            if moved is not None:
+                held = Held(held.member, held.cost, moved)
+                self.crowded += 1
+                continue
+            if self._lateness(held) <= self._slack:
                 return held
             late = held.member
             held = await self._book(keys, quota, held.cost, 0.0, late=late)
-            if crowded:
-                self.crowded += 1
-            elif held.member == late:
+            if held.member == late:
                 self.moved += 1
             else:
                 self.rebooked += 1
 
     def written(self, keys: QuotaKeys, quota: Quota, held: Held) -> None:
         """`held`'s send has been written: if that was later than its instant plus `slack`,
-        tell Redis (in a task of its own), which counts its units from then and names the
-        bookings that crowds, in every process (`_redis_late.lua`)."""
+        tell Redis (in a task of its own), which counts its units from then and moves the
+        bookings that crowds later, in every process (`_redis_late.lua`)."""
         if self._lateness(held) <= self._slack:
             return
         self.late_writes += 1
@@ -266,8 +271,8 @@ class Booker:
             late=late,
         )
         try:
-            if self._crowding is not None and not self._crowding.watching(keys.revoked):
-                await self.call(partial(self._crowding.watch, keys.revoked))
+            if self._crowding is not None and not self._crowding.watching(keys.moved):
+                await self.call(partial(self._crowding.watch, keys.moved))
             asked = self._clock()
             booking = await self.call(reserve)
             self._redis_clock.observe(booking.now, asked, self._clock())

@@ -7,8 +7,8 @@ slot and a Lua script may touch both:
 - `<namespace>:{<api>:<app key>}:pause` pause-until instant after a server 429
 
 Both carry TTLs set by the scripts, so an idle quota leaves nothing behind. The pub/sub
-channel `<namespace>:{<api>:<app key>}:revoked` names bookings that a late send crowded
-(`_redis_revocations`).
+channel `<namespace>:{<api>:<app key>}:moved` carries the new instants of bookings that a late
+send crowded (`_redis_moves`).
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ class QuotaKeys:
 
     log: str
     pause: str
-    revoked: str  # a pub/sub channel, not a key
+    moved: str  # a pub/sub channel, not a key
 
 
 def quota_keys(namespace: str, quota: Quota) -> QuotaKeys:
     """Key names for `quota`; the api leads the hash tag so the tag is never empty."""
     base = f"{namespace}:{{{quota.api}:{quota.scope}}}"
-    return QuotaKeys(log=f"{base}:log", pause=f"{base}:pause", revoked=f"{base}:revoked")
+    return QuotaKeys(log=f"{base}:log", pause=f"{base}:pause", moved=f"{base}:moved")
 
 
 @dataclass(frozen=True)
@@ -148,11 +148,10 @@ class RedisStore:
         self, keys: QuotaKeys, quota: Quota, member: str, written: int, *, slack: float
     ) -> int:
         """`member`'s send was written at `written` (Redis time, microseconds, at the latest),
-        after its instant plus `slack`: count its units from then, and publish the bookings
-        that crowds (`_redis_late.lua`); how many."""
-        span = _width(quota, 0.0)
-        args: list[int | str] = [quota.limit, _width(quota, slack), member, keys.revoked]
-        args += [written, span]
+        after its instant plus `slack`: count its units from then, move the bookings that
+        crowds later and publish their new instants (`_redis_late.lua`); how many moved."""
+        args: list[int | str] = [quota.limit, _width(quota, slack), member, keys.moved]
+        args += [written, round(slack * _MICROS)]
         reply: Any = await self._late(keys=[keys.log], args=args)
         return int(reply)
 

@@ -20,10 +20,10 @@ within `slack` after its instant or not on that booking: a later send leaves at 
 its units fit at that moment, else it books again. So no window of `window + margin` seconds
 holds more than `limit` units as sends leave, in all processes together (see
 `_redis_booking`). A request written later than `slack` after its instant (its process
-stalled after the check) is reported to Redis, which counts it from then and names the
-bookings that crowds; every limiter listens on the quota's pub/sub channel and books those
-of its own again. A 429 pauses the quota in Redis: no process books an instant before the
-pause ends.
+stalled after the check) is reported to Redis, which counts it from then and moves the
+bookings it crowds later, in order; every limiter listens on the quota's pub/sub channel
+and waits for the new instants of its own. A 429 pauses the quota in Redis: no process books
+an instant before the pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -50,8 +50,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
 from ._limiter import Departure, Quota
 from ._redis_booking import Booker, Clock, RedisDeparture, Sleep
+from ._redis_moves import Moves
 from ._redis_outage import Fallback, Outage
-from ._redis_revocations import Revocations
 from ._redis_store import QuotaKeys, RedisStore, quota_keys
 
 __all__ = ["RedisLimiter"]
@@ -131,7 +131,7 @@ class RedisLimiter:
             share=share,
             slack=slack,
             lead=lead,
-            crowding=Revocations(client, prefix=store.prefix, timeout=timeout),
+            crowding=Moves(client, prefix=store.prefix, timeout=timeout),
             clock=clock,
             sleep=sleep,
         )
@@ -214,7 +214,7 @@ class RedisLimiter:
         await fallback.pause(quota, seconds)
 
     async def aclose(self) -> None:
-        """Finish reporting late writes, stop listening for crowded bookings, close the
+        """Finish reporting late writes, stop listening for moved bookings, close the
         fallback and a client made by `from_url`.
 
         Outside asyncio nothing was ever opened, so there is nothing to close."""

@@ -1,8 +1,8 @@
-"""A send written late is counted from then, and the bookings it crowds are booked again.
+"""A send written late is counted from then, and the bookings it crowds move later.
 
 Against a real redis-server: the late-write script on logs built at chosen instants (its
-windows hold no more than the limit afterwards, and it names only what it must), its
-message heard by the process that holds a named booking, and two limiters (two processes)
+windows hold no more than the limit afterwards, the log keeps its order, and each booking
+moves only as far as it must), its message heard by the process that holds a moved booking, and two limiters (two processes)
 whose second send keeps a full window after the first one's late write; the listener's
 failures on a fake connection.
 """
@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rongpub import Quota
-from rongpub._redis_revocations import _KEPT, Revocations
+from rongpub._redis_moves import _KEPT, Moves
 from rongpub._redis_store import QuotaKeys, RedisStore, quota_keys
 from rongpub.redis import RedisLimiter
 
@@ -91,8 +91,8 @@ async def has_bookings(client: Redis, keys: QuotaKeys, count: int) -> bool:
     return await client.zcard(keys.log) >= count
 
 
-async def heard_after_publishing(client: Redis, listener: Revocations) -> bool:
-    await client.publish("chan", "x.1:1")
+async def heard_after_publishing(client: Redis, listener: Moves) -> bool:
+    await client.publish("chan", "x.1:1 1000")
     await anyio.sleep(0.05)
     return listener.heard > 0
 
@@ -106,7 +106,7 @@ async def heard_after_publishing(client: Redis, listener: Revocations) -> bool:
     late_units=st.integers(1, 10),
     others=st.lists(st.tuples(st.integers(1, 2500), st.integers(1, 10)), max_size=60),
 )
-async def test_a_late_write_leaves_no_window_over_the_limit_and_names_only_what_it_must(
+async def test_a_late_write_moves_later_bookings_in_order_until_every_window_fits(
     store: RedisStore,
     redis: Redis,
     limit: int,
@@ -116,8 +116,8 @@ async def test_a_late_write_leaves_no_window_over_the_limit_and_names_only_what_
 ) -> None:
     quota = new_quota(limit, margin=0.01)
     keys, width = quota_keys("rongpub", quota), width_us(quota)
-    listener = Revocations(redis, prefix="e", timeout=5.0)
-    await listener.watch(keys.revoked)
+    listener = Moves(redis, prefix="e", timeout=5.0)
+    await listener.watch(keys.moved)
     before = await redis_now(redis)
     late_at = before - late_ms * MS
     entries = [(late_at, min(late_units, limit))]
@@ -132,33 +132,35 @@ async def test_a_late_write_leaves_no_window_over_the_limit_and_names_only_what_
 
     await until(lambda: listener.heard >= count)
     await listener.aclose()
-    named = {member for member in booked if listener.take(member)}
-    assert len(named) == count
+    moves = {m: moved for m in booked if (moved := listener.take(m)) is not None}
     after = await scores(redis, keys.log)
-    assert after[late] == written  # counted from the write
-    assert all(after[m] == t for m, t in booked.items() if m != late)  # nothing else moves
-    kept = sorted((t, m) for m, t in after.items() if m not in named)
-    # The late send left exactly at `written`; a booking there could leave up to the slack
-    # after it, so as a booking it sits at written - slack: every window stays within limit.
-    leaving = [(t - (SLACK_US if m == late else 0), units(m)) for t, m in kept]
-    assert worst_window(sorted(leaving), width) <= limit
-    for member in named:  # each named one would go over in a window holding the late send
-        at = after[member]
-        assert late_at + width <= at < written + width - SLACK_US
-        earlier = sum(units(m) for t, m in kept if at - width < t and (t, m) < (at, member))
-        assert earlier + units(member) > limit
+    assert len(moves) == count
+    assert after[late] == written - SLACK_US  # a booking that left within the slack of it
+    assert all(after[m] == moves.get(m, t) for m, t in booked.items() if m != late)
+    assert all(moves[m] > booked[m] for m in moves)  # only ever later
+    assert worst_window(sorted((t, units(m)) for m, t in after.items()), width) <= limit
+    walked = sorted((t, m) for m, t in booked.items() if t > after[late])
+    instants = [after[m] for _, m in walked]
+    assert instants == sorted(instants)  # the order of the log is kept
+    for index, (_, member) in enumerate(walked):  # each moved as little as it had to
+        if member in moves:
+            previous = instants[index - 1] if index else after[late]
+            edges = {t + width for m, t in after.items() if m != member}
+            assert moves[member] == previous or moves[member] in edges
 
 
-async def test_the_named_bookings_leave_every_window_within_the_limit(
+async def test_the_bookings_a_late_send_crowds_move_to_where_their_window_fits(
     store: RedisStore, redis: Redis
 ) -> None:
-    # Limit 3; the late send (2 units) was booked 40 ms ago; the next window holds 1 + 2 + 1
-    # units at +1.02 s, +1.03 s and +1.045 s, booked when the late send's units freed. Counted
-    # from now, the late send shares a window with all three: only the last two must go.
+    # Limit 3; the late send (2 units) was booked 40 ms ago and written now, so it counts as a
+    # booking 10 ms ago (now - slack). The next window holds 1 + 2 + 1 units at +1.02 s,
+    # +1.03 s and +1.045 s after its booking: the first still fits beside it; the second moves
+    # to where the late send's units leave the window; the third, kept behind it, waits
+    # for the first's units to leave.
     quota = new_quota(3, margin=0.01)
     keys, width = quota_keys("rongpub", quota), width_us(quota)
-    listener = Revocations(redis, prefix="x.", timeout=5.0)
-    await listener.watch(keys.revoked)
+    listener = Moves(redis, prefix="x.", timeout=5.0)
+    await listener.watch(keys.moved)
     now = await redis_now(redis)
     booked = now - 40 * MS
     log = {"x.0:2": booked, "x.1:1": booked + width, "x.2:2": booked + width + 10 * MS}
@@ -167,9 +169,11 @@ async def test_the_named_bookings_leave_every_window_within_the_limit(
 
     assert await store.late_write(keys, quota, "x.0:2", now, slack=SLACK) == 2
     await until(lambda: listener.heard >= 1)
-    assert listener.take("x.2:2") and not listener.take("x.2:2")  # asked once
-    assert not listener.take("x.1:1")  # its window still fits: 2 + 1 units
-    assert not listener.take("y.3:1")  # named, but not this process's
+    dated = now - SLACK_US
+    assert listener.take("x.2:2") == dated + width and listener.take("x.2:2") is None
+    assert listener.take("x.1:1") is None  # its window still fits: 2 + 1 units
+    assert listener.take("y.3:1") is None  # moved, but not this process's
+    assert await redis.zscore(keys.log, "y.3:1") == booked + 2 * width
     await listener.aclose()
 
 
@@ -192,8 +196,9 @@ async def test_a_late_write_whose_entry_expired_counts_again(
     now = await redis_now(redis)
     await redis.zadd(keys.log, {"next:1": now + 100 * MS})
     assert await store.late_write(keys, quota, "gone:1", now, slack=SLACK) == 1
-    assert await redis.zscore(keys.log, "gone:1") == now
-    assert 0 < await redis.pttl(keys.log) <= width // MS + 1
+    assert await redis.zscore(keys.log, "gone:1") == now - SLACK_US
+    assert await redis.zscore(keys.log, "next:1") == now - SLACK_US + width
+    assert 0 < await redis.pttl(keys.log) <= 2 * width // MS + 1
 
 
 async def test_a_late_write_in_one_process_moves_a_crowded_send_in_another(
@@ -226,20 +231,20 @@ async def test_a_late_write_in_one_process_moves_a_crowded_send_in_another(
         await first.aclose()
         await second.aclose()
     assert first._booker.late_writes == 1
-    assert second._booker.crowded == 1
-    assert left_at[0] - written >= quota.window + quota.margin
+    assert second._booker.crowded == 1 and second._booker.rebooked == 0
+    assert left_at[0] - written >= quota.window + quota.margin - 0.001
 
 
 async def test_a_restarted_redis_is_listened_to_again() -> None:
     server = RedisServer()
     server.start()
     client = Redis.from_url(server.url)
-    listener = Revocations(client, prefix="x.", timeout=5.0)
+    listener = Moves(client, prefix="x.", timeout=5.0)
     try:
         await listener.watch("chan")
         server.restart()
         await until(lambda: heard_after_publishing(client, listener))
-        assert listener.take("x.1:1")
+        assert listener.take("x.1:1") == 1000
     finally:
         await listener.aclose()
         await client.aclose()
@@ -281,8 +286,8 @@ class FakeClient:
         return self._pubsub
 
 
-def listening(pubsub: FakePubSub | None) -> Revocations:
-    return Revocations(cast(Any, FakeClient(pubsub)), prefix="x.", timeout=0.05)
+def listening(pubsub: FakePubSub | None) -> Moves:
+    return Moves(cast(Any, FakeClient(pubsub)), prefix="x.", timeout=0.05)
 
 
 async def test_a_failed_subscription_is_tried_again_by_the_next_booking() -> None:
@@ -314,17 +319,17 @@ async def test_a_client_without_pub_sub_warns_and_hears_nothing(
 ) -> None:
     listener = listening(None)
     await listener.watch("chan")
-    assert listener.watching("chan") and not listener.take("x.1:1")
+    assert listener.watching("chan") and listener.take("x.1:1") is None
     assert "no pub/sub" in caplog.text
     await listener.aclose()
 
 
-async def test_only_the_newest_named_members_are_kept() -> None:
+async def test_only_the_newest_moves_are_kept() -> None:
     pubsub = FakePubSub()
     listener = listening(pubsub)
     await listener.watch("chan")
-    names = " ".join(f"x.{i}:1" for i in range(_KEPT + 5))
-    pubsub.messages.append({"type": "message", "channel": b"chan", "data": names.encode()})
+    moves = " ".join(f"x.{i}:1 {i}" for i in range(_KEPT + 5))
+    pubsub.messages.append({"type": "message", "channel": b"chan", "data": moves.encode()})
     await until(lambda: listener.heard == _KEPT + 5)
-    assert not listener.take("x.4:1") and listener.take(f"x.{_KEPT + 4}:1")
+    assert listener.take("x.4:1") is None and listener.take(f"x.{_KEPT + 4}:1") == _KEPT + 4
     await listener.aclose()

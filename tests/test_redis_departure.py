@@ -270,11 +270,11 @@ async def test_redis_failing_while_booking_again_falls_back_or_fails_closed() ->
         await RedisDeparture(books, KEYS, QUOTA, second, refuse).leaving()
 
 
-class Named:
-    """A `Crowding` in which the test names members as a late send elsewhere would."""
+class Moved:
+    """A `Crowding` in which the test moves bookings as a late send elsewhere would."""
 
     def __init__(self) -> None:
-        self.named: set[str] = set()
+        self.moves: dict[str, int] = {}
         self.watched: list[str] = []
         self.closed = False
 
@@ -284,32 +284,32 @@ class Named:
     def watching(self, channel: str) -> bool:
         return channel in self.watched
 
-    def take(self, member: str) -> bool:
-        named = member in self.named
-        self.named.discard(member)
-        return named
+    def take(self, member: str) -> int | None:
+        return self.moves.pop(member, None)
 
     async def aclose(self) -> None:
         self.closed = True
 
 
 @pytest.mark.anyio
-async def test_a_booking_crowded_by_a_late_send_books_again_before_it_leaves() -> None:
+async def test_a_booking_moved_by_a_late_send_leaves_on_its_new_instant_without_a_call() -> None:
     clock = FakeClock()
-    store = ScriptedStore(clock, [0.0, 1.0, 0.5])
-    named = Named()
-    books = booker(store, clock, named)
+    store = ScriptedStore(clock, [0.0, 1.0])
+    moved = Moved()
+    books = booker(store, clock, moved)
     await reported(books, clock)
     held = await books.acquire(KEYS, QUOTA, 2)
-    named.named.add(held.member)  # a send elsewhere was written late and crowds it
+    moved.moves[held.member] = held.instant + 30_000  # a send elsewhere was written late
     start = clock.now
-    await RedisDeparture(books, KEYS, QUOTA, held, refuse).leaving()
+    departure = RedisDeparture(books, KEYS, QUOTA, held, refuse)
+    await departure.leaving()
     assert books.crowded == 1 and books.rebooked == books.moved == 0
-    assert store.late == [held.member]  # handed back to the script, which books it again
-    assert clock.now == pytest.approx(start + LEAD + 0.5)  # on the new booking's instant
-    assert named.watched == [KEYS.revoked]  # before the first booking
+    assert len(store.booked) == 2 and store.late == []  # no call: the script moved it
+    assert clock.now == pytest.approx(start + LEAD + 0.03)  # on the new instant
+    departure.left()  # written on time for its new instant: nothing to report
     await books.aclose()
-    assert named.closed
+    assert store.late_writes == [] and moved.closed
+    assert moved.watched == [KEYS.moved]  # before the first booking
 
 
 @pytest.mark.anyio

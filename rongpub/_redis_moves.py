@@ -1,16 +1,16 @@
-"""Bookings of this process that a late send in any process crowded, heard over pub/sub.
+"""Bookings of this process that a late send in any process moved later, heard over pub/sub.
 
 A send written later than its instant plus `slack` is re-dated in the log
-(`_redis_late.lua`), which names the bookings whose windows that leaves over the limit and
-publishes their members on the quota's channel. Each `RedisLimiter` listens on the channels
-of the quotas it books (one connection, subscribed before its first booking of a quota), and
-of the members named keeps those it still holds; `Booker.depart` books those again before
-their instant. A named booking lies at least a window after the late send, so the message
-has about a second to arrive. Listening costs no Redis command per send: the listener reads
-its connection, and Redis pushes. If the connection drops, redis-py subscribes again on
-reconnecting; messages published meanwhile are missed, and a missed booking leaves on its
-instant, as it would without the listener (the server may then answer 429, which pauses the
-quota and is retried).
+(`_redis_late.lua`), which moves the bookings it crowds later, in order, and publishes their
+members with their new instants on the quota's channel. Each `RedisLimiter` listens on the
+channels of the quotas it books (one connection, subscribed before its first booking of a
+quota) and keeps the moves of its own members; `Booker.depart` then waits for the new instant
+instead of the old one. A moved booking lay at least a window after the late send, so the
+message has about a second to arrive. Listening costs no Redis command per send: the listener
+reads its connection, and Redis pushes. If the connection drops, redis-py subscribes again on
+reconnecting; messages published meanwhile are missed, and a booking whose move was missed
+leaves on its old instant, as it would without the listener (the server may then answer 429,
+which pauses the quota and is retried).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import anyio
 if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
 
-__all__ = ["Revocations"]
+__all__ = ["Moves"]
 
 logger = logging.getLogger("rongpub.redis")
 
@@ -33,13 +33,14 @@ logger = logging.getLogger("rongpub.redis")
 _READ: Final = 1.0
 #: Seconds the listener waits after its connection failed before reading again.
 _RETRY: Final = 1.0
-#: Members named and not yet asked about that are kept at most (a named booking whose send
-#: left before the message came is never asked about; the oldest are dropped).
+#: Moves not yet asked about that are kept at most (a moved booking whose send left before
+#: the message came is never asked about; the oldest are dropped).
 _KEPT: Final = 10_000
 
 
-class Revocations:
-    """Listens for the members a late send crowded and keeps those this process holds."""
+class Moves:
+    """Listens for the bookings a late send moved and keeps the new instants of this
+    process's."""
 
     def __init__(self, client: Redis | RedisCluster, *, prefix: str, timeout: float) -> None:
         self._client = client
@@ -48,8 +49,8 @@ class Revocations:
         self._pubsub: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._channels: dict[str, anyio.Event] = {}  # set once Redis confirmed the subscription
-        self._named: dict[str, None] = {}  # in the order heard
-        #: Members named for this process (for benchmarks).
+        self._moved: dict[str, int] = {}  # member: new instant, in the order heard
+        #: Moves heard of this process's bookings (for benchmarks).
         self.heard = 0
 
     async def watch(self, channel: str) -> None:
@@ -66,8 +67,8 @@ class Revocations:
                 await self._pubsub.subscribe(channel)
             except (AttributeError, NotImplementedError):  # an old redis-py's cluster client
                 logger.warning(
-                    "rongpub: this Redis client has no pub/sub; bookings crowded by a late "
-                    "send in another process are not booked again"
+                    "rongpub: this Redis client has no pub/sub; bookings moved by a late "
+                    "send in another process leave on their old instant"
                 )
                 subscribed.set()
                 return
@@ -87,9 +88,10 @@ class Revocations:
         subscribed = self._channels.get(channel)
         return subscribed is not None and subscribed.is_set()
 
-    def take(self, member: str) -> bool:
-        """Whether this process's `member` was named (asked once: then forgotten)."""
-        return self._named.pop(member, False) is None
+    def take(self, member: str) -> int | None:
+        """The instant this process's `member` was moved to, if it was (asked once: then
+        forgotten)."""
+        return self._moved.pop(member, None)
 
     async def aclose(self) -> None:
         """Stop listening and close the connection."""
@@ -111,7 +113,7 @@ class Revocations:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the connection failed: redis-py reconnects and resubscribes
-                logger.debug("rongpub: the revocation listener lost Redis (%r)", exc)
+                logger.debug("rongpub: the listener for moved bookings lost Redis (%r)", exc)
                 await asyncio.sleep(_RETRY)
                 continue
             if message is not None:
@@ -123,12 +125,14 @@ class Revocations:
             if channel in self._channels:
                 self._channels[channel].set()
         elif message["type"] == "message":
-            for member in _text(message["data"]).split():
+            words = _text(message["data"]).split()
+            for member, instant in zip(words[::2], words[1::2], strict=True):
                 if member.startswith(self._mine):
-                    self._named[member] = None
+                    self._moved.pop(member, None)  # moved again: now the newest
+                    self._moved[member] = int(instant)
                     self.heard += 1
-            while len(self._named) > _KEPT:
-                del self._named[next(iter(self._named))]
+            while len(self._moved) > _KEPT:
+                del self._moved[next(iter(self._moved))]
 
 
 def _text(value: bytes | str) -> str:
