@@ -158,7 +158,7 @@ def _fanout(result: Json, suites: Json) -> list[str]:
 
 
 def _late(row: Json) -> str:
-    """Writes later than the slack, reported to Redis, and the bookings they crowded."""
+    """Writes later than the slack, reported to Redis, and the bookings they moved."""
     if row.get("late_writes") is None:
         return "-"
     return f"{_num(row.get('late_writes'))} ({_num(row.get('crowded'))})"
@@ -186,7 +186,7 @@ def _shared_quota(result: Json, suites: Json) -> list[str]:
     )
     headers = ["API", "limiter", "quota used", "429s per 1,000", "(after start-up)"]
     headers += ["targets lost", "recorded twice", "worst 1 s / limit", "Redis calls per send"]
-    headers += ["late writes (bookings crowded)"]
+    headers += ["late writes (bookings moved)"]
     return [note, "", *_table(headers, rows), ""]
 
 

@@ -22,7 +22,7 @@ slowest write (from `leaving()` returning to the whole request written) and how 
 longer than slack + margin (such a stall can squeeze a window at the server), Redis
 commands sent per send, sends that came too late for their booking (per 1,000 sends):
 moved to the moment they left (their units fitted there) or booked again, writes later
-than the slack (reported to Redis) and the bookings they crowded, booked again (per 1,000).
+than the slack (reported to Redis) and the bookings they moved later (per 1,000).
 `--stall-ms` makes such stalls on purpose: that share of sends blocks its process between
 `leaving()` and the write, as a garbage collection would.
 
@@ -206,7 +206,7 @@ COLUMNS = {
     "moved_per_1000": "late, moved/1000 sends",
     "rebooked_per_1000": "late, re-booked/1000",
     "late_writes": "late writes",
-    "crowded_per_1000": "crowded, re-booked/1000",
+    "crowded_per_1000": "moved by late writes/1000",
 }
 
 

@@ -10,7 +10,7 @@ tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `r
 (asked for), `redis_calls` (commands sent for the sends that left), of the
 sends that came too late for their booking, `moved` (left at once: their units fitted) and
 `rebooked` (booked again), `late_writes` (sends written later than the slack, reported to
-Redis) and `crowded` (bookings such a write crowded, booked again). Workers started together
+Redis) and `crowded` (bookings such a write moved later). Workers started together
 therefore send together, and several phases share one start-up. A phase builds a
 `RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
 `SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
