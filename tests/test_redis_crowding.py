@@ -2,9 +2,9 @@
 
 Against a real redis-server: the late-write script on logs built at chosen instants (its
 windows hold no more than the limit afterwards, the log keeps its order, and each booking
-moves only as far as it must), its message heard by the process that holds a moved booking, and two limiters (two processes)
-whose second send keeps a full window after the first one's late write; the listener's
-failures on a fake connection.
+moves only as far as it must), its message heard by the process that holds a moved
+booking, and two limiters (two processes) whose second send keeps a full window after the
+first one's late write; the listener's failures on a fake connection.
 """
 
 from __future__ import annotations
