@@ -9,7 +9,8 @@
 -- have released them: each keeps its instant if its units fit there (the window ending at it,
 -- over the entries already walked, stays within `limit`), else it moves to the earliest
 -- instant where they do, and no entry moves before one walked earlier (the order of the log
--- stays as it was). A move of `d` moves the entries that took the moved one's units by up to
+-- stays as it was; pacing and sharing, which smooth bursts, are not kept for moved entries).
+-- A move of `d` moves the entries that took the moved one's units by up to
 -- `d` as well, so the walk goes on until a whole `width` passes with no move; in a full queue
 -- that is its whole length (one call per late write, linear in the entries ahead). The moves
 -- are published in one message to the quota's channel, and each process waits for the new

@@ -126,7 +126,7 @@ class Moves:
                 self._channels[channel].set()
         elif message["type"] == "message":
             words = _text(message["data"]).split()
-            for member, instant in zip(words[::2], words[1::2], strict=True):
+            for member, instant in zip(words[::2], words[1::2], strict=False):
                 if member.startswith(self._mine):
                     self._moved.pop(member, None)  # moved again: now the newest
                     self._moved[member] = int(instant)
