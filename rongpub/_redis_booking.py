@@ -12,40 +12,36 @@ leaves late crowds the next window's bookings of the same units. A send may leav
 `slack` after its instant: the script keeps bookings that share a window `window + margin +
 slack` apart, so sends leaving within `[instant, instant + slack]` keep every window of
 `window + margin` within the limit, as the in-process limiter does. A send later than that
-(its process stalled, its connection took long to open) does not leave on its booking: it
-hands the booking to the script, which moves it to Redis's now if its units fit there (every
-window holding now stays within the limit) and the send leaves at once; otherwise the
-booking is given back (its units were never sent) and the send books again, where its units
-first fit.
-One call either way. In a full queue a late booking rarely fits (the booking a window after
-it was placed the moment its units expired), so its units go unused: lateness costs quota,
-never a window. Measured (`benchmarks/shared_quota.py`: 8 processes x 20 tasks, 30 s per API,
-2 cores): 3-5% of sends came late and booked again and at most 0.4% were moved, most of
-them while the 8 processes started together.
-Before, those start-up sends went out on their stale bookings and crowded the next window
-(52 server 429s per 1,000 requests at 20/s in one run). The early wake
-matters: while bookings made before the first departure was reported woke on their instant,
-signing and getting a connection made them late, and a fifth to a half of all sends booked
-again.
+(its process stalled, its connection took long to open) is counted from when it leaves, as
+the in-process limiter counts a late release: in one call (`_redis_late.lua`), its entry is
+re-dated to Redis's now and the bookings after it that this crowds move later, in order,
+until every window fits again, as the in-process queue would have released them; the
+processes holding them hear the new instants over pub/sub (`_redis_moves`) and wait for
+them, with no call of their own. The send then leaves at once. A lateness of `d` thus
+delays the sends that took its units by about `d` and costs `d` seconds of quota once. While
+the quota is paused (a 429) the late send books again instead, after the pause.
 
 Late writes. The check above runs before the bytes go out; a process can still stall after
 it (a garbage collection, a descheduled process on a busy host) and write its request after
-`instant + slack`. Then the next window's sends of the same units, booked a window ahead in
-any process, could reach the server less than a second after it. So the client reports when
-the whole request was written (`Departure.left()`): a write later than the slack is told to
-Redis in a task of its own (`_redis_late.lua`), which counts its units from the write and
-moves the bookings after it later, in order, where their windows fit again, as the
-in-process limiter's queue would have released them; the processes holding them hear the new
-instants over pub/sub (`_redis_moves`) and wait for them, with no call of their own. A stall
-of `d` thus delays the sends that took its units by about `d`, and costs about `d` of quota
-once, not a 429. One more call per late write, none per send. Measured
-(`benchmarks/shared_quota.py --limiters redis --stall-ms 40`: 1% of sends block their
-process 40 ms between `leaving()` and the write), group / chatroom: 0 server 429s, 96.4% /
-96.5% of the quota, tightest span holding `limit + 1` targets at the server 1,012 ms. Tried
-first: booking the crowded sends again instead, which put them at the back of the queue and
-left their units unused for a window: 93.1% / 91.8%. With the report switched off the same
-stalls used 96.2% / 94.4%, but the tightest span at the server was 1,002 ms in both APIs
-(below 1,000 is a 429).
+`instant + slack`, and the next window's sends of the same units, booked a window ahead in
+any process, could then reach the server less than a second after it. So the client reports
+when the whole request was written (`Departure.left()`), and a write later than the slack
+is counted from the write the same way, in a task of its own: one more call per late write,
+none per send.
+
+Measured (`benchmarks/shared_quota.py`: 8 processes x 20 tasks, 30 s per API, 2 cores),
+group / chatroom, in three runs: 96.2-97.5% / 96.3-96.8% of the quota (in the run that also
+measured the same tasks in one process with the in-process limiter: 96.2% / 96.5% against
+96.8% / 96.4%), 0 server 429s; 3-4.5% of sends left late and were counted from then, and
+4-11 / 8-12 writes were late. With
+`--stall-ms 40` (1% of sends block their process 40 ms between `leaving()` and the write):
+96.3% / 96.8%, 0 server 429s. Tried before: a late send booked again where its units first
+fit (the back of a full queue, so its units went unused for a window): 94.6-96.0% / 96.6-97.3%
+in four runs; with late writes also booked again, the stall run used 93.1% / 91.8%; without
+reporting late writes, 96.2% / 94.4%, but the tightest span holding `limit + 1` targets at the
+server was then 1,002 ms in both APIs (below 1,000 is a 429). The early wake matters: while
+bookings made before the first departure was reported woke on their instant, signing and
+getting a connection made a fifth to a half of all sends late.
 
 Pauses. A 429 sets the quota's pause-until in Redis, which every new booking in every
 process respects; bookings already handed out keep their instant (each fits the shared
@@ -69,7 +65,7 @@ from redis.exceptions import RedisError
 from ._exceptions import LimiterUnavailableError
 from ._limiter import Departure, Limiter, Quota
 from ._redis_clock import Due, RedisClock
-from ._redis_store import Booking, QuotaKeys
+from ._redis_store import Booking, QuotaKeys, Redated
 
 __all__ = ["Booker", "Clock", "Crowding", "Held", "RedisDeparture", "Sleep", "Store"]
 
@@ -104,9 +100,9 @@ class Store(Protocol):
 
     async def give_back(self, keys: QuotaKeys, *members: str) -> None: ...
 
-    async def late_write(
-        self, keys: QuotaKeys, quota: Quota, member: str, written: int, *, slack: float
-    ) -> int: ...
+    async def redate(
+        self, keys: QuotaKeys, quota: Quota, member: str, *, written: int | None, slack: float
+    ) -> Redated: ...
 
     async def time(self, keys: QuotaKeys) -> int: ...
 
@@ -141,8 +137,8 @@ class Booker:
     bookings at one instant. `slack`: see `RedisStore.reserve`; also the most seconds a send
     may leave after its instant. `lead`: seconds a task wakes before its instant, once
     departures are reported (a client whose transport never calls `leaving()` would
-    otherwise send that early). `crowding`: where moves of bookings crowded by a late send are heard
-    (`None`: nowhere). `clock`, `sleep`: local monotonic seconds and how to wait (injectable
+    otherwise send that early). `crowding`: where moves of bookings crowded by a late send are
+    heard (`None`: nowhere). `clock`, `sleep`: local monotonic seconds and how to wait (injectable
     for tests).
     """
 
@@ -171,9 +167,9 @@ class Booker:
         self._redis_clock = RedisClock()
         self._reported = False  # whether any departure was reported: then wake `lead` early
         self._reports: set[asyncio.Task[None]] = set()
-        #: Sends that came too late for their booking and left at once (their units fitted)
-        #: or booked again; sends written late (reported to Redis) and bookings such a send
-        #: moved later; reads of Redis's clock to map instants (for benchmarks).
+        #: Sends that came too late for their booking and left at once, counted from then, or
+        #: booked again (the quota was paused); sends written late (reported to Redis) and
+        #: bookings late sends moved later; reads of Redis's clock (for benchmarks).
         self.moved = self.rebooked = self.late_writes = self.crowded = self.clock_reads = 0
 
     async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> Held:
@@ -188,8 +184,9 @@ class Booker:
     async def depart(self, keys: QuotaKeys, quota: Quota, held: Held) -> Held:
         """Return on `held`'s instant, or within `slack` after it, with the booking the send
         leaves on: if a late send moved the booking, on its new instant; a send later than
-        the slack leaves at once if its units fit now, else books again and waits for its
-        new instant. Cancelled, it gives the booking back."""
+        the slack leaves at once, counted from now (`_redis_late.lua`), unless the quota is
+        paused: then it books again and waits for its new instant. Cancelled, it gives the
+        booking back."""
         self._reported = True
         while True:
             await self._wait_for(keys, held)
@@ -200,12 +197,13 @@ class Booker:
                 continue
             if self._lateness(held) <= self._slack:
                 return held
-            late = held.member
-            held = await self._book(keys, quota, held.cost, 0.0, late=late)
-            if held.member == late:
+            now = await self._redate(keys, quota, held, written=None)
+            if now is not None:
                 self.moved += 1
-            else:
-                self.rebooked += 1
+                await self._wait_for(keys, now)  # never before its instant
+                return now
+            held = await self._book(keys, quota, held.cost, 0.0, late=held.member)
+            self.rebooked += 1
 
     def written(self, keys: QuotaKeys, quota: Quota, held: Held) -> None:
         """`held`'s send has been written: if that was later than its instant plus `slack`,
@@ -215,7 +213,7 @@ class Booker:
             return
         self.late_writes += 1
         written = self._redis_clock.latest_instant(self._clock())
-        report = self._report(keys, quota, held.member, written)
+        report = self._report(keys, quota, held, written)
         task = asyncio.get_running_loop().create_task(report)
         self._reports.add(task)
         task.add_done_callback(self._reports.discard)
@@ -241,11 +239,32 @@ class Booker:
                 f"Redis did not answer the rate limiter ({type(exc).__name__}: {exc})"
             ) from exc
 
-    async def _report(self, keys: QuotaKeys, quota: Quota, member: str, written: int) -> None:
+    async def _report(self, keys: QuotaKeys, quota: Quota, held: Held, written: int) -> None:
         # The send is out: if Redis fails, there is nothing left to do for it.
-        late = partial(self._store.late_write, keys, quota, member, written, slack=self._slack)
         with contextlib.suppress(LimiterUnavailableError):
-            await self.call(late)
+            await self._redate(keys, quota, held, written=written)
+
+    async def _redate(
+        self, keys: QuotaKeys, quota: Quota, held: Held, *, written: int | None
+    ) -> Held | None:
+        """Count `held`'s units from `written` (`None`: now, as it leaves late) and move the
+        bookings that crowds; the booking it leaves on (`None`: paused, book again)."""
+        redate = partial(
+            self._store.redate, keys, quota, held.member, written=written, slack=self._slack
+        )
+        try:
+            asked = self._clock()
+            redated = await self.call(redate)
+            self._redis_clock.observe(redated.now, asked, self._clock())
+        except LimiterUnavailableError:
+            raise
+        except BaseException:
+            if written is None:  # its units are not sent
+                await self._give_back(keys, held.member)
+            raise
+        if redated.instant is None:
+            return None
+        return Held(held.member, held.cost, redated.instant)
 
     def _lateness(self, held: Held) -> float:
         """Seconds since `held`'s instant, at most (by the latest mapping of its instant)."""

@@ -1,9 +1,10 @@
--- A send was written after its instant plus slack: count its units from when it was
--- written, and move the bookings this crowds later, in order (rongpub RedisLimiter).
+-- A send left or is leaving after its instant plus slack: count its units from when it
+-- leaves, and move the bookings this crowds later, in order (rongpub RedisLimiter).
 --
 -- Every entry of the log stands for units that leave within `slack` after its instant, so
--- the late send, written at `written`, is re-dated to `written - slack` (never before its
--- instant, since it was later than the slack). Bookings placed after it took the units it
+-- a late send already written at `written` is re-dated to `written - slack` (never before its
+-- instant, since it was later than the slack), and one about to leave (it woke too late for
+-- its instant) to now, unless the quota is paused: then nothing changes, and it books again. Bookings placed after it took the units it
 -- freed a `width` after its old instant; counted from now on, they may leave a window over
 -- `limit`. So the entries after it are walked in time order, as the in-process limiter would
 -- have released them: each keeps its instant if its units fit there (the window ending at it,
@@ -18,12 +19,13 @@
 -- leaves on the old instant, where the log counted it until now: a window may then hold one
 -- booking too many (the server may answer 429, which pauses the quota and is retried).
 --
--- KEYS[1]  the log (sorted set; see _redis_reserve.lua)
+-- KEYS[1]  the log (sorted set; see _redis_reserve.lua)   KEYS[2]  pause-until instant
 -- ARGV[1]  limit (units per window)       ARGV[2]  width: window + margin + slack (microseconds)
 -- ARGV[3]  the late entry's member        ARGV[4]  the quota's channel
--- ARGV[5]  when it was written (Redis time, microseconds; never before the true instant)
+-- ARGV[5]  when it was written (Redis time, microseconds; never before the true instant), or
+--          "now" for a send about to leave
 -- ARGV[6]  slack (microseconds)
--- Returns the number of bookings moved.
+-- Returns {bookings moved, the late entry's instant, now}; {-1, 0, now} if paused.
 
 if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME then write
 
@@ -37,8 +39,14 @@ local function int(x) return string.format('%.0f', x) end
 -- An entry that already expired (the send stalled for over a window) counts as if it had
 -- been booked a width ago.
 local booked = tonumber(redis.call('ZSCORE', log, member) or (now - width))
-local dated = math.min(tonumber(ARGV[5]), now) - slack
-if dated <= booked then return 0 end
+local dated
+if ARGV[5] == 'now' then
+  if tonumber(redis.call('GET', KEYS[2]) or 0) > now then return {-1, 0, now} end
+  dated = now
+else
+  dated = math.min(tonumber(ARGV[5]), now) - slack
+end
+if dated <= booked then return {0, booked, now} end
 redis.call('ZADD', log, int(dated), member)
 
 -- The windows ending at `dated` or later now hold it, and so do those ending from `booked +
@@ -93,4 +101,4 @@ end
 local ttl = math.ceil((math.max(newest, tonumber(redis.call('ZREVRANGE', log, 0, 0,
   'WITHSCORES')[2])) - now + width) / 1000) + 1
 if redis.call('PTTL', log) < ttl then redis.call('PEXPIRE', log, ttl) end
-return #moved / 2
+return {#moved / 2, dated, now}

@@ -6,8 +6,8 @@
 -- long log, near one of its ends: see `reach`), at which its units fit: every window of
 -- `width` that holds `x` (the one ending at `x`, and the one ending at each later entry less
 -- than `width` after it) stays within `limit`, and no entry at another instant lies closer
--- than `gap` (pacing); at most `share` reservations share one instant. Reservations never move
--- once made, so a later request takes units that would sit idle before an earlier one's
+-- than `gap` (pacing); at most `share` reservations share one instant. A reservation never
+-- moves another (only a late send does: _redis_late.lua), so a later request takes units that would sit idle before an earlier one's
 -- instant only where they fit without moving it: no request ever waits longer because of one
 -- that came after it (conservative backfilling), and none is placed later than the back of the
 -- log. Sharing keeps such units usable: with every entry at an instant of its own, the units

@@ -26,7 +26,7 @@ from ._limiter import Quota
 if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
 
-__all__ = ["Booking", "QuotaKeys", "RedisStore", "quota_keys"]
+__all__ = ["Booking", "QuotaKeys", "Redated", "RedisStore", "quota_keys"]
 
 _MICROS = 1_000_000
 
@@ -63,6 +63,16 @@ class Booking:
     def cost(self) -> int:
         """The units booked (carried in the member's suffix)."""
         return int(self.member.rsplit(":", 1)[1])
+
+
+@dataclass(frozen=True)
+class Redated:
+    """A late send counted from when it left: at `instant` (Redis time, microseconds; `None`:
+    paused, not counted), with `moved` later bookings moved; `now`: Redis's clock then."""
+
+    moved: int
+    instant: int | None
+    now: int
 
 
 def _width(quota: Quota, slack: float) -> int:
@@ -144,16 +154,21 @@ class RedisStore:
         reply: Any = await self._pause(keys=[keys.pause], args=[round(seconds * _MICROS)])
         return int(reply[0]) / _MICROS
 
-    async def late_write(
-        self, keys: QuotaKeys, quota: Quota, member: str, written: int, *, slack: float
-    ) -> int:
+    async def redate(
+        self, keys: QuotaKeys, quota: Quota, member: str, *, written: int | None, slack: float
+    ) -> Redated:
         """`member`'s send was written at `written` (Redis time, microseconds, at the latest),
-        after its instant plus `slack`: count its units from then, move the bookings that
-        crowds later and publish their new instants (`_redis_late.lua`); how many moved."""
+        or is about to leave (`None`), after its instant plus `slack`: count its units from
+        then, move the bookings that crowds later and publish their new instants
+        (`_redis_late.lua`). A send about to leave while the quota is paused changes nothing
+        (`instant` is `None`): it books again."""
         args: list[int | str] = [quota.limit, _width(quota, slack), member, keys.moved]
-        args += [written, round(slack * _MICROS)]
-        reply: Any = await self._late(keys=[keys.log], args=args)
-        return int(reply)
+        args += ["now" if written is None else written, round(slack * _MICROS)]
+        reply: Any = await self._late(keys=[keys.log, keys.pause], args=args)
+        moved, instant, now = (int(x) for x in reply)
+        if moved < 0:
+            return Redated(moved=0, instant=None, now=now)
+        return Redated(moved=moved, instant=instant, now=now)
 
     async def time(self, keys: QuotaKeys) -> int:
         """Redis's clock (microseconds) on the node that holds the quota."""

@@ -12,18 +12,17 @@ Each acquisition is one Lua script run by Redis (`_redis_reserve.lua`): it reads
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
 long to wait. The caller sleeps, waking `lead` seconds early to prepare the request, and the
 request leaves on the booked instant (`Departure.leaving()`). No window of `window + margin +
-slack` seconds ever holds more than `limit` booked units. A booking never moves once made,
-and each takes the earliest instant where its units fit, so a later request may use units
+slack` seconds ever holds more than `limit` booked units. Each booking takes the earliest
+instant where its units fit without moving one made before, so a later request may use units
 that would sit idle before an earlier, larger one's instant, but never makes it wait longer
-(conservative backfilling: a 3-group send is never starved by single sends). A send leaves
-within `slack` after its instant or not on that booking: a later send leaves at once only if
-its units fit at that moment, else it books again. So no window of `window + margin` seconds
-holds more than `limit` units as sends leave, in all processes together (see
-`_redis_booking`). A request written later than `slack` after its instant (its process
-stalled after the check) is reported to Redis, which counts it from then and moves the
-bookings it crowds later, in order; every limiter listens on the quota's pub/sub channel
-and waits for the new instants of its own. A 429 pauses the quota in Redis: no process books
-an instant before the pause ends.
+(conservative backfilling: a 3-group send is never starved by single sends). A send may
+leave up to `slack` after its instant; one later than that, or whose request is written
+later than that (its process stalled after the check), is counted from when it leaves: one
+call re-dates it in Redis and moves the bookings it crowds later, in order, and every limiter
+listening on the quota's pub/sub channel waits for the new instants of its own. So no window
+of `window + margin` seconds holds more than `limit` units as sends leave, in all processes
+together (see `_redis_booking`). A 429 pauses the quota in Redis: no process books an
+instant before the pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -61,7 +60,7 @@ __all__ = ["RedisLimiter"]
 DEFAULT_REDIS_TIMEOUT: Final = 5.0
 #: Seconds a fallback limiter serves alone after Redis failed, before Redis is tried again.
 DEFAULT_RETRY_INTERVAL: Final = 1.0
-#: Seconds a send may leave after its booked instant (later ones book again), added to
+#: Seconds a send may leave after its booked instant (later ones are counted from then), added to
 #: `window + margin` between bookings that share a window (see `_redis_booking`).
 DEFAULT_SLACK: Final = 0.01
 #: Most bookings of a quota that may share one instant (they leave together). With every
@@ -93,7 +92,7 @@ class RedisLimiter:
     bookings that may share one instant (see `DEFAULT_SHARE`).
     `slack`: seconds a send may leave after its booked instant, added to `window + margin`
     between bookings (the quota used is at most `window / (window + margin + slack)`); a send
-    later than that leaves at once only if its units fit then, else it books again.
+    later than that leaves at once, counted from then (later bookings move to make room).
     `lead`: seconds a task wakes before its instant to prepare the request, which then waits
     in `leaving()` for the instant (only once the client has called `leaving()`: a limiter
     used without departures gets its units at the instant, unchecked for lateness).

@@ -128,7 +128,7 @@ async def test_a_late_write_moves_later_bookings_in_order_until_every_window_fit
     await redis.zadd(keys.log, booked)
 
     written = before  # as the client maps its clock: never before the true instant
-    count = await store.late_write(keys, quota, late, written, slack=SLACK)
+    count = (await store.redate(keys, quota, late, written=written, slack=SLACK)).moved
 
     await until(lambda: listener.heard >= count)
     await listener.aclose()
@@ -167,7 +167,7 @@ async def test_the_bookings_a_late_send_crowds_move_to_where_their_window_fits(
     log |= {"y.3:1": booked + width + 25 * MS}  # another process's
     await redis.zadd(keys.log, log)
 
-    assert await store.late_write(keys, quota, "x.0:2", now, slack=SLACK) == 2
+    assert (await store.redate(keys, quota, "x.0:2", written=now, slack=SLACK)).moved == 2
     await until(lambda: listener.heard >= 1)
     dated = now - SLACK_US
     assert listener.take("x.2:2") == dated + width and listener.take("x.2:2") is None
@@ -184,7 +184,8 @@ async def test_a_write_not_late_by_redis_time_changes_nothing(
     keys = quota_keys("rongpub", quota)
     now = await redis_now(redis)
     await redis.zadd(keys.log, {"a:1": now + 5_000_000})  # not late yet
-    assert await store.late_write(keys, quota, "a:1", now, slack=SLACK) == 0
+    redated = await store.redate(keys, quota, "a:1", written=now, slack=SLACK)
+    assert redated.moved == 0 and redated.instant == now + 5_000_000
     assert await redis.zscore(keys.log, "a:1") == now + 5_000_000
 
 
@@ -195,10 +196,25 @@ async def test_a_late_write_whose_entry_expired_counts_again(
     keys, width = quota_keys("rongpub", quota), width_us(quota)
     now = await redis_now(redis)
     await redis.zadd(keys.log, {"next:1": now + 100 * MS})
-    assert await store.late_write(keys, quota, "gone:1", now, slack=SLACK) == 1
+    assert (await store.redate(keys, quota, "gone:1", written=now, slack=SLACK)).moved == 1
     assert await redis.zscore(keys.log, "gone:1") == now - SLACK_US
     assert await redis.zscore(keys.log, "next:1") == now - SLACK_US + width
     assert 0 < await redis.pttl(keys.log) <= 2 * width // MS + 1
+
+
+async def test_a_send_leaving_late_is_counted_from_now_unless_the_quota_is_paused(
+    store: RedisStore, redis: Redis
+) -> None:
+    quota = new_quota(1, margin=0.01)
+    keys, width = quota_keys("rongpub", quota), width_us(quota)
+    now = await redis_now(redis)
+    await redis.zadd(keys.log, {"late:1": now - 50 * MS, "next:1": now - 50 * MS + width})
+    redated = await store.redate(keys, quota, "late:1", written=None, slack=SLACK)
+    assert redated.moved == 1 and redated.instant == redated.now >= now
+    assert await scores(redis, keys.log) == {"late:1": redated.now, "next:1": redated.now + width}
+    await store.pause(keys, 1.0)
+    paused = await store.redate(keys, quota, "next:1", written=None, slack=SLACK)
+    assert paused.instant is None and await redis.zscore(keys.log, "next:1") == redated.now + width
 
 
 async def test_a_late_write_in_one_process_moves_a_crowded_send_in_another(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
+from typing import cast
 
 import anyio
 import pytest
@@ -21,7 +22,7 @@ from rongpub import LimiterUnavailableError, Quota
 from rongpub._limiter import Limiter
 from rongpub._redis_booking import Booker, Crowding, RedisDeparture
 from rongpub._redis_clock import RedisClock
-from rongpub._redis_store import Booking, QuotaKeys, quota_keys
+from rongpub._redis_store import Booking, QuotaKeys, Redated, quota_keys
 from rongpub.redis import RedisLimiter
 
 from .redis_fakes import RecordingLimiter, new_quota
@@ -65,10 +66,10 @@ class ScriptedStore:
         self.booked: list[str] = []
         self.given_back: list[str] = []
         self.times = 0  # reads of Redis's clock alone
-        self.late: list[str] = []  # late bookings handed back to the script
-        self.late_writes: list[str] = []  # members whose writes were reported late
-        self.written: list[int] = []  # and when, by Redis's clock
-        self.move_late = False  # whether late bookings fit now (else they are given back)
+        self.late: list[str] = []  # late bookings handed back to the reservation script
+        self.redated: list[tuple[str, int | None]] = []  # (member, written or None: now)
+        self.paused = False  # whether a send leaving late finds the quota paused
+        self.hang = False  # whether re-dating never answers (until cancelled)
         self.fail_from: int | None = None  # reservations from this index on raise
         self._count = 0
 
@@ -95,8 +96,6 @@ class ScriptedStore:
         now = self._now()
         if late is not None:
             self.late.append(late)
-            if self.move_late:
-                return Booking(member=late, instant=now, delay=0.0, now=now)
         delay = self.delays[len(self.booked)]
         self.booked.append(member)
         self.clock.now += self.transit
@@ -109,12 +108,18 @@ class ScriptedStore:
     async def give_back(self, keys: QuotaKeys, *members: str) -> None:
         self.given_back.extend(members)
 
-    async def late_write(
-        self, keys: QuotaKeys, quota: Quota, member: str, written: int, *, slack: float
-    ) -> int:
-        self.late_writes.append(member)
-        self.written.append(written)
-        return 0
+    async def redate(
+        self, keys: QuotaKeys, quota: Quota, member: str, *, written: int | None, slack: float
+    ) -> Redated:
+        if self.fail_from is not None and len(self.booked) >= self.fail_from:
+            raise RedisConnectionError("refused")
+        self.redated.append((member, written))
+        if self.hang:
+            await anyio.sleep_forever()
+        now = self._now()
+        if written is None:
+            return Redated(moved=0, instant=None if self.paused else now, now=now)
+        return Redated(moved=0, instant=written - round(slack * 1_000_000), now=now)
 
     async def time(self, keys: QuotaKeys) -> int:
         self.times += 1
@@ -193,38 +198,48 @@ async def test_a_send_late_by_no_more_than_the_slack_leaves_at_once() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_send_later_than_the_slack_books_again_and_leaves_on_the_new_instant() -> None:
-    clock = FakeClock()
-    store = ScriptedStore(clock, [0.0, 0.5])
-    books = booker(store, clock)
-    await depart(books, clock, prepare=SLACK + 0.001)  # a slow connection: 11 ms late
-    assert books.rebooked == 1 and books.moved == 0
-    assert len(store.booked) == 2
-    assert store.late == store.booked[:1]  # handed to the script, which gives it back
-    assert clock.now == pytest.approx(SLACK + 0.001 + 0.5)
-
-
-@pytest.mark.anyio
-async def test_a_late_send_whose_units_fit_now_leaves_at_once() -> None:
+async def test_a_send_later_than_the_slack_leaves_at_once_counted_from_then() -> None:
     clock = FakeClock()
     store = ScriptedStore(clock, [0.0])
-    store.move_late = True
     books = booker(store, clock)
-    await depart(books, clock, prepare=0.05)
+    await depart(books, clock, prepare=SLACK + 0.001)  # a slow connection: 11 ms late
     assert books.moved == 1 and books.rebooked == 0
-    assert len(store.booked) == 1 and store.late == store.booked
-    assert clock.now == pytest.approx(0.05)
+    assert store.redated == [(store.booked[0], None)]  # re-dated to now by the script
+    assert len(store.booked) == 1 and clock.now == pytest.approx(SLACK + 0.001)
 
 
 @pytest.mark.anyio
-async def test_leaving_twice_waits_and_books_once() -> None:
+async def test_a_late_send_while_the_quota_is_paused_books_again() -> None:
     clock = FakeClock()
     store = ScriptedStore(clock, [0.0, 0.5])
+    store.paused = True
+    books = booker(store, clock)
+    await depart(books, clock, prepare=0.05)
+    assert books.rebooked == 1 and books.moved == 0
+    assert store.late == store.booked[:1]  # handed to the reservation script, given back
+    assert clock.now == pytest.approx(0.05 + 0.5)  # on the new booking's instant
+
+
+@pytest.mark.anyio
+async def test_a_late_send_cancelled_while_it_is_re_dated_gives_the_booking_back() -> None:
+    clock = FakeClock()
+    store = ScriptedStore(clock, [0.0])
+    store.hang = True
+    books = booker(store, clock)
+    with anyio.move_on_after(0.05):
+        await depart(books, clock, prepare=0.05)
+    assert store.given_back == store.booked  # its units were never sent
+
+
+@pytest.mark.anyio
+async def test_leaving_twice_waits_and_counts_once() -> None:
+    clock = FakeClock()
+    store = ScriptedStore(clock, [0.0])
     books = booker(store, clock)
     departure = await depart(books, clock, prepare=0.03)
     left = clock.now
     await departure.leaving()
-    assert clock.now == left and len(store.booked) == 2
+    assert clock.now == left and len(store.booked) == 1 and len(store.redated) == 1
 
 
 @pytest.mark.anyio
@@ -304,11 +319,11 @@ async def test_a_booking_moved_by_a_late_send_leaves_on_its_new_instant_without_
     departure = RedisDeparture(books, KEYS, QUOTA, held, refuse)
     await departure.leaving()
     assert books.crowded == 1 and books.rebooked == books.moved == 0
-    assert len(store.booked) == 2 and store.late == []  # no call: the script moved it
+    assert len(store.booked) == 2 and store.redated == []  # no call: the script moved it
     assert clock.now == pytest.approx(start + LEAD + 0.03)  # on the new instant
     departure.left()  # written on time for its new instant: nothing to report
     await books.aclose()
-    assert store.late_writes == [] and moved.closed
+    assert store.redated == [] and moved.closed
     assert moved.watched == [KEYS.moved]  # before the first booking
 
 
@@ -326,8 +341,7 @@ async def test_a_write_later_than_the_slack_is_reported_to_redis(
     departure.left()
     departure.left()  # a second call reports nothing more
     await books.aclose()  # waits for the report
-    assert store.late_writes == (store.booked if reported_late else [])
-    assert store.written == ([store._now()] if reported_late else [])
+    assert store.redated == ([(store.booked[0], store._now())] if reported_late else [])
     assert books.late_writes == int(reported_late)
 
 
@@ -395,15 +409,19 @@ async def test_a_request_held_past_its_instant_leaves_at_once_when_its_units_fit
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_request_held_past_its_instant_books_again_when_the_window_is_full(
+async def test_a_request_held_past_its_instant_moves_the_next_windows_booking(
     limiter: RedisLimiter, redis_url: str
 ) -> None:
     quota = new_quota(2, window=0.2)
     late = await limiter.acquire(quota, 2)
     assert late is not None
-    async with anyio.create_task_group() as tg:  # the next window's sender, to the limit
-        tg.start_soon(limiter.acquire, quota, 2)
+    log = quota_keys("rongpub", quota).log
+    async with Redis.from_url(redis_url) as client, anyio.create_task_group() as tg:
+        tg.start_soon(limiter.acquire, quota, 2)  # the next window's sender, to the limit
         await anyio.sleep(0.1)
-        await late.leaving()  # 100 ms late: moved now, it would crowd the next window
+        await late.leaving()  # 100 ms late: counted from now, it crowds the next window
+        entries = cast(list[tuple[bytes, float]], await client.zrange(log, 0, -1, withscores=True))
         tg.cancel_scope.cancel()
-    assert limiter._booker.rebooked >= 1
+    assert limiter._booker.moved == 1 and limiter._booker.rebooked == 0
+    first, second = (score for _, score in entries)
+    assert second - first >= round((quota.window + SLACK) * 1_000_000)  # a window after it
