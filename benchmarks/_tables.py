@@ -158,10 +158,11 @@ def _fanout(result: Json, suites: Json) -> list[str]:
 
 
 def _late(row: Json) -> str:
-    """Writes later than the slack, reported to Redis, and the bookings they moved."""
+    """Sends that left and writes that ended later than the slack, and the bookings they moved."""
     if row.get("late_writes") is None:
         return "-"
-    return f"{_num(row.get('late_writes'))} ({_num(row.get('crowded'))})"
+    late = f"{_num(row.get('moved'))} / {_num(row.get('late_writes'))}"
+    return f"{late} ({_num(row.get('crowded'))})"
 
 
 def _shared_quota(result: Json, suites: Json) -> list[str]:
@@ -186,7 +187,7 @@ def _shared_quota(result: Json, suites: Json) -> list[str]:
     )
     headers = ["API", "limiter", "quota used", "429s per 1,000", "(after start-up)"]
     headers += ["targets lost", "recorded twice", "worst 1 s / limit", "Redis calls per send"]
-    headers += ["late writes (bookings moved)"]
+    headers += ["late sends / writes (bookings moved)"]
     return [note, "", *_table(headers, rows), ""]
 
 

@@ -21,9 +21,9 @@ before the request's bytes were written; above 1000 ms: no 1 s window over the l
 slowest write (from `leaving()` returning to the whole request written) and how many took
 longer than slack + margin (such a stall can squeeze a window at the server), Redis
 commands sent per send, sends that came too late for their booking (per 1,000 sends):
-moved to the moment they left (their units fitted there) or booked again, writes later
-than the slack (reported to Redis) and the bookings they moved later (per 1,000).
-`--stall-ms` makes such stalls on purpose: that share of sends blocks its process between
+counted from when they left, or booked again (while the quota was paused), writes later
+than the slack (reported to Redis) and the bookings late sends and writes moved later (per
+1,000). `--stall-ms` makes such stalls on purpose: that share of sends blocks its process between
 `leaving()` and the write, as a garbage collection would.
 
     python benchmarks/shared_quota.py [--duration 30] [--quick] [--processes 8] [--tasks 20]
@@ -203,10 +203,10 @@ COLUMNS = {
     "slowest_write_ms": "slowest write ms",
     "slow_writes": "writes > slack+margin",
     "calls_per_send": "Redis calls/send",
-    "moved_per_1000": "late, moved/1000 sends",
+    "moved_per_1000": "late, counted from leaving/1000 sends",
     "rebooked_per_1000": "late, re-booked/1000",
     "late_writes": "late writes",
-    "crowded_per_1000": "moved by late writes/1000",
+    "crowded_per_1000": "moved by late sends/1000",
 }
 
 

@@ -7,11 +7,11 @@ tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `r
 (finished), `failures` (errors by type), `errors` (a message of each type), `left`
 ((wall-clock time, targets) as each send left: when its `Departure.leaving()` returned),
 `writes` (seconds from `leaving()` returning to the request written, `left()`), `pauses`
-(asked for), `redis_calls` (commands sent for the sends that left), of the
-sends that came too late for their booking, `moved` (left at once: their units fitted) and
-`rebooked` (booked again), `late_writes` (sends written later than the slack, reported to
-Redis) and `crowded` (bookings such a write moved later). Workers started together
-therefore send together, and several phases share one start-up. A phase builds a
+(asked for), `redis_calls` (commands sent for the sends that left), of the sends that came
+too late for their booking, `moved` (left at once, counted from then) and `rebooked`
+(booked again, the quota being paused), `late_writes` (sends written later than the slack,
+reported to Redis) and `crowded` (bookings a late send or write moved later). Workers
+started together therefore send together, and several phases share one start-up. A phase builds a
 `RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
 `SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
 `margin`, `tasks`, `shared`, optionally `slack`, `lead` and `share` (RedisLimiter options)
