@@ -273,7 +273,7 @@ class Booker:
     async def _book(
         self, keys: QuotaKeys, quota: Quota, cost: int, early: float, late: str | None = None
     ) -> Held:
-        """Book `cost` units (or move the `late` booking to now, if it fits; see
+        """Book `cost` units (giving the `late` booking back in the same call; see
         `RedisStore.reserve`) and sleep until `early` seconds before their instant."""
         member = self._store.new_member(cost)
         interval = self._interval

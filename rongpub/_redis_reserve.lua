@@ -23,10 +23,9 @@
 -- ARGV[5]  gap: least microseconds between reservations at different instants (may be 0)
 -- ARGV[6]  share: most reservations at one instant (1 or more)
 -- ARGV[7]  optional: a reservation of the same units whose send came too late for its
---          instant. Its units were not sent, so it is taken out of the log; if they fit at
---          `now` (and no pause is on) it is put back at `now` and leaves at once; otherwise
---          ARGV[4] is reserved as usual.
--- Returns {delay, instant, moved} in microseconds; moved = 1 when ARGV[7] was put at `now`.
+--          instant while the quota was paused (else _redis_late.lua counts it from then). Its
+--          units were not sent, so it is taken out of the log, and ARGV[4] is reserved.
+-- Returns {delay, instant} in microseconds.
 
 if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME then write
 
@@ -43,7 +42,7 @@ local function int(x) return string.format('%.0f', x) end
 local booked = redis.call('ZSCORE', log, member)
 if booked then
   local instant = tonumber(booked)
-  return {math.max(instant - now, 0), instant, 0}
+  return {math.max(instant - now, 0), instant}
 end
 
 -- Entries at or before now - width can no longer share a window with any new instant.
@@ -133,8 +132,6 @@ else
 end
 local last = math.max(x, newest or x)
 
-local moved = 0
-if stale and x == now then member, moved = stale, 1 end
 redis.call('ZADD', log, int(x), member)
 redis.call('PEXPIRE', log, int(math.ceil((last - now + width) / 1000) + 1))
-return {x - now, x, moved}
+return {x - now, x}

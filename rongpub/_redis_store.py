@@ -124,11 +124,10 @@ class RedisStore:
         """Book `member`'s units (its suffix) where they first fit (`_redis_reserve.lua`).
 
         `interval`: least seconds between two reservations at different instants (pacing);
-        `share`: most reservations at one instant. `slack`: seconds
-        added to `window + margin` between reservations that share a window. `late`: a
-        reservation whose send came too late for its instant; it leaves now if its units fit
-        now (the booking returned is then `late`'s), else it is given back and `member` is
-        booked. Idempotent per member: a retried call returns the reservation already made.
+        `share`: most reservations at one instant. `slack`: seconds added to `window + margin`
+        between reservations that share a window. `late`: a reservation whose send came too
+        late for its instant (while the quota was paused), given back in the same call.
+        Idempotent per member: a retried call returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
         width = _width(quota, slack)
@@ -138,13 +137,8 @@ class RedisStore:
             args.append(late)
         await self._load()
         reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)
-        delay, instant, moved = (int(x) for x in reply)
-        return Booking(
-            member=late if moved and late is not None else member,
-            instant=instant,
-            delay=delay / _MICROS,
-            now=instant - delay,
-        )
+        delay, instant = (int(x) for x in reply)
+        return Booking(member=member, instant=instant, delay=delay / _MICROS, now=instant - delay)
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> float:
         """Set the quota's pause-until to at least now + `seconds` (Redis time).
