@@ -56,7 +56,7 @@ redis.call('ZADD', log, int(dated), member)
 local start = math.min(dated, booked + width)
 local entries = redis.call('ZRANGEBYSCORE', log, '(' .. int(start - width), '+inf', 'WITHSCORES')
 local at, units, sum, oldest, n = {}, {}, 0, 1, 0
-local last, moved, newest = dated, {}, dated -- last: the latest instant walked so far
+local last, moved = dated, {} -- last: the latest instant walked so far
 local quiet = dated + width -- the walk ends at the first entry past this with no move since
 local function add(x, u)
   n = n + 1
@@ -89,7 +89,6 @@ for i = 1, #entries / 2 do
       moved[#moved + 1] = int(x)
       redis.call('ZADD', log, int(x), name)
       quiet = math.max(quiet, x + width)
-      newest = math.max(newest, x)
     end
     last = x
     add(x, u)
@@ -98,7 +97,7 @@ end
 if #moved > 0 then
   redis.call('PUBLISH', ARGV[4], table.concat(moved, ' '))
 end
-local ttl = math.ceil((math.max(newest, tonumber(redis.call('ZREVRANGE', log, 0, 0,
-  'WITHSCORES')[2])) - now + width) / 1000) + 1
+local newest = tonumber(redis.call('ZREVRANGE', log, 0, 0, 'WITHSCORES')[2])
+local ttl = math.ceil((newest - now + width) / 1000) + 1
 if redis.call('PTTL', log) < ttl then redis.call('PEXPIRE', log, ttl) end
 return {#moved / 2, dated, now}
