@@ -136,12 +136,10 @@ def _row(
         steady_worst_window=worst_window([(a.time, a.targets) for a in steady]),
         slowest_write_ms=1000 * max(writes, default=0.0),
         slow_writes=sum(w > guard for w in writes),
-        redis_calls=sum(t["redis_calls"] for t in tallies) if CONFIGS[config][0] else None,
-        moved=sum(t["moved"] for t in tallies) if CONFIGS[config][0] else None,
-        rebooked=sum(t["rebooked"] for t in tallies) if CONFIGS[config][0] else None,
-        late_writes=sum(t["late_writes"] for t in tallies) if CONFIGS[config][0] else None,
-        crowded=sum(t["crowded"] for t in tallies) if CONFIGS[config][0] else None,
     )
+    # Counted by the Redis limiter only.
+    for name in ("redis_calls", "moved", "rebooked", "late_writes", "crowded"):
+        entry[name] = sum(t[name] for t in tallies) if CONFIGS[config][0] else None
     sends = len(tally.left)
     entry["calls_per_send"] = entry["redis_calls"] / sends if entry["redis_calls"] else None
     for late in ("moved", "rebooked", "crowded"):
