@@ -42,7 +42,9 @@ DEFAULT_RATE_LIMITED_RETRIES: Final = 5
 #: Seconds; a server Retry-After above this is capped.
 MAX_RETRY_AFTER: Final = 60.0
 
-#: Built-in objectNames (docs: message-about/objectname); other "RC:" names are reserved.
+#: Built-in objectNames (docs: message-about/objectname, the notification pages, the public
+#: service and IM wrapper SDKs' message tables); other "RC:" names are reserved. The one list
+#: the client and the emulator both read (each with its own check).
 BUILTIN_OBJECT_NAMES: Final = frozenset(
     {
         "RC:TxtMsg",
@@ -74,6 +76,10 @@ BUILTIN_OBJECT_NAMES: Final = frozenset(
         "RC:chrmKVNotiMsg",
         "RC:chrmSysMsg",
         "RC:chrmSysNtf",
+        "RC:PSImgTxtMsg",
+        "RC:PSMultiImgTxtMsg",
+        "RC:IWNormalMsg",
+        "RC:IWCmdMsg",
     }
 )
 #: Characters allowed in an extraContent key.
