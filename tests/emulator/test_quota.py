@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rongpub.emulator import Emulator
@@ -143,6 +143,7 @@ def _brute_force_worst(events: list[tuple[float, int]]) -> int:
         max_size=40,
     )
 )
+@example([(0.005, 1), (1.005, 1)])  # 1.005 - 1 < 0.005 in binary floating point
 def test_worst_window_matches_brute_force(events: list[tuple[float, int]]) -> None:
     events.sort()
     assert worst_window(events) == _brute_force_worst(events)
