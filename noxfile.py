@@ -1,10 +1,10 @@
-"""Developer tasks. `python -m nox` runs tests, lint and typing; `-s demo` / `-s bench` too."""
+"""Developer tasks. `python -m nox` runs tests, lint, typing and docs; `-s demo`, `-s bench` too."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typing"]
+nox.options.sessions = ["tests", "lint", "typing", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -31,6 +31,13 @@ def typing(session: nox.Session) -> None:
     """mypy --strict on the package and the tests."""
     session.install("-e", ".[test]", "mypy>=1.11")
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs-material + mkdocstrings), built with --strict into site/."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs)
 
 
 @nox.session

@@ -1,4 +1,4 @@
-"""benchmarks/render_readme.py touches only its marked region, and never invents a figure."""
+"""benchmarks/render_readme.py touches only its marked regions, and never invents a figure."""
 
 from __future__ import annotations
 
@@ -21,19 +21,19 @@ def _load() -> Any:
 
 render_readme = _load()
 
-README = "# x\n\n## Fan-out\n\nfan text\n\n## Performance\n\nprose\n\n## Dependencies\n\ndeps\n"
+DOCS = "# x\n\n## Fan-out\n\nfan text\n\n## Results\n\nprose\n\n## Dependencies\n\ndeps\n"
 
 
 def test_first_render_adds_the_region_under_the_heading_only() -> None:
-    out = render_readme.replace_region(README, "TABLE\n")
-    head, _, rest = out.partition("## Performance")
+    out = render_readme.replace_region(DOCS, "TABLE\n")
+    head, _, rest = out.partition("## Results")
     assert head == "# x\n\n## Fan-out\n\nfan text\n\n"
     assert rest.startswith(f"\n\n{render_readme.BEGIN}\nTABLE\n{render_readme.END}")
     assert out.endswith("\n\nprose\n\n## Dependencies\n\ndeps\n")
 
 
 def test_rerender_replaces_the_region_and_nothing_else() -> None:
-    once = render_readme.replace_region(README, "OLD\n")
+    once = render_readme.replace_region(DOCS, "OLD\n")
     twice = render_readme.replace_region(once, "NEW\n")
     assert "OLD" not in twice
     assert twice == once.replace("OLD", "NEW")
@@ -43,6 +43,22 @@ def test_rerender_replaces_the_region_and_nothing_else() -> None:
 def test_a_readme_without_the_section_is_refused() -> None:
     with pytest.raises(SystemExit):
         render_readme.replace_region("# x\n\n## Usage\n", "T\n")
+
+
+def test_the_readme_headline_is_the_quota_fidelity_table_alone() -> None:
+    rows = [{"api": "group", "path": "rongpub", "us": 40.0, "ratio": 1.0}]
+    other = {"title": "3. request building", "script": "benchmarks/request_building.py",
+             "status": "ok", "result": {"rows": rows}}  # fmt: skip
+    missing = {"title": "1. quota fidelity", "script": "benchmarks/quota_fidelity.py",
+               "status": "error", "error": "boom"}  # fmt: skip
+    text = render_readme.headline(_report({"request_building": other, "quota_fidelity": missing}))
+    assert text == "Quota fidelity was not measured in this run (error: boom).\n"
+    readme = "# r\n\n## Against the alternatives\n\nprose\n"
+    region = dict(heading="## Against the alternatives", begin=render_readme.HEADLINE_BEGIN,
+                  end=render_readme.HEADLINE_END)  # fmt: skip
+    out = render_readme.replace_region(readme, text, **region)
+    assert render_readme.BEGIN not in out and render_readme.HEADLINE_BEGIN in out
+    assert render_readme.replace_region(out, "NEW\n", **region).count("NEW") == 1
 
 
 def _report(suites: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +85,7 @@ def test_request_building_figures_come_from_the_results() -> None:
              "status": "ok", "result": {"rows": rows}}  # fmt: skip
     text = render_readme.render(_report({"request_building": entry}), chart=True)
     assert "| group | 50 µs (1.00×) | 40 µs (0.80×) |" in text
-    assert "![Targets accepted per second](benchmarks/results/rate_over_time.png)" in text
+    assert "![Targets accepted per second](images/rate_over_time.png)" in text
 
 
 def test_a_suite_measured_by_a_later_run_names_that_run() -> None:
