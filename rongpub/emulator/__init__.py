@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._asgi import EmulatorApp
     from ._faults import Faults
     from ._fixture import EmulatorFixture
+    from ._leniency import FidelityWarning
     from ._process import EmulatorProcess, start_in_subprocess
     from ._quota import WindowModel
     from ._records import Arrival, Outcome, Record
@@ -41,6 +42,7 @@ __all__ = [
     "EmulatorFixture",
     "EmulatorProcess",
     "Faults",
+    "FidelityWarning",
     "Outcome",
     "Record",
     "Server",
@@ -60,6 +62,7 @@ _HOMES = {
     "EmulatorFixture": "._fixture",
     "EmulatorProcess": "._process",
     "Faults": "._faults",
+    "FidelityWarning": "._leniency",
     "Outcome": "._records",
     "Record": "._records",
     "Server": "._server",

@@ -61,6 +61,17 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
         help="quota window model: any 1 s window, or calendar seconds (default sliding)",
     )
     add("--backend", choices=("asyncio", "trio"), default="asyncio", help="event loop")
+    add(
+        "--strict",
+        action="store_true",
+        help="refuse what the documents leave unclear instead of accepting it with a warning",
+    )
+    add(
+        "--max-timestamp-age",
+        type=float,
+        default=None,
+        help="seconds a Timestamp may differ from the clock (default: unchecked; 300 if --strict)",
+    )
 
 
 def _add_fault_flags(parser: argparse.ArgumentParser) -> None:
@@ -121,6 +132,8 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         window=args.window,
         faults=_faults(args),
         seed=args.seed,
+        strict=args.strict,
+        max_timestamp_age=args.max_timestamp_age,
     )
 
 
@@ -155,4 +168,5 @@ def _describe(emulator: Emulator) -> str:
     return (
         f"app key {emulator.app_key}; group {limits['group']}/s, "
         f"chatroom {limits['chatroom']}/s, {emulator.window} window"
+        + (", strict" if emulator.strict else "")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import random
 
+from ._leniency import FidelityWarning
 from ._records import Arrival, Record
 from ._rules import Publish
 from ._stats import ApiStats, summarize
@@ -23,6 +24,8 @@ class Store:
         self.records: list[Record] = []
         #: Every publish request, whatever its answer, in arrival order.
         self.arrivals: list[Arrival] = []
+        #: Every relaxed rule, one per occurrence, in arrival order.
+        self.warnings: list[FidelityWarning] = []
 
     def record(
         self, now: float, app_key: str, publish: Publish, request_id: str | None
@@ -85,6 +88,7 @@ class Store:
         }
 
     def clear(self) -> None:
-        """Forget every record and arrival."""
+        """Forget every record, arrival and warning."""
         self.records.clear()
         self.arrivals.clear()
+        self.warnings.clear()
