@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._quota import WindowModel
     from ._records import Arrival, Outcome, Record
     from ._server import Server, serve
+    from ._server_limits import ServerLimits
     from ._stats import ApiStats
     from ._thread import run_in_thread
 
@@ -46,6 +47,7 @@ __all__ = [
     "Outcome",
     "Record",
     "Server",
+    "ServerLimits",
     "WindowModel",
     "run_in_thread",
     "serve",
@@ -66,6 +68,7 @@ _HOMES = {
     "Outcome": "._records",
     "Record": "._records",
     "Server": "._server",
+    "ServerLimits": "._server_limits",
     "WindowModel": "._quota",
     "run_in_thread": "._thread",
     "serve": "._server",

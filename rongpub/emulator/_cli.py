@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from functools import partial
 from typing import Any
 
 import anyio
@@ -14,6 +15,7 @@ from .._constants import APP_KEY_ENV, APP_SECRET_ENV, CHATROOM_RATE_LIMIT, GROUP
 from ._app import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Emulator
 from ._faults import Faults
 from ._server import serve
+from ._server_limits import ServerLimits
 
 __all__ = ["register", "run"]
 
@@ -65,6 +67,18 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
         "--strict",
         action="store_true",
         help="refuse what the documents leave unclear instead of accepting it with a warning",
+    )
+    add(
+        "--request-timeout",
+        type=float,
+        default=ServerLimits.request_timeout,
+        help="seconds a connection may take to send a whole request; idle ones close after it",
+    )
+    add(
+        "--max-buffered-bytes",
+        type=int,
+        default=ServerLimits.max_buffered_bytes,
+        help="request body bytes buffered over all connections at once (503 beyond)",
     )
     add(
         "--max-timestamp-age",
@@ -141,11 +155,15 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit code."""
     try:
         emulator = build_emulator(args)
+        limits = ServerLimits(
+            request_timeout=args.request_timeout, max_buffered_bytes=args.max_buffered_bytes
+        )
     except ValueError as exc:
         print(f"rongpub emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        anyio.run(_serve_until_signal, emulator, args.host, args.port, backend=args.backend)
+        serving = partial(_serve_until_signal, emulator, args.host, args.port, limits)
+        anyio.run(serving, backend=args.backend)
     except OSError as exc:  # typically: the port is taken
         print(f"rongpub emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
@@ -155,9 +173,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_until_signal(emulator: Emulator, host: str, port: int) -> None:
+async def _serve_until_signal(
+    emulator: Emulator, host: str, port: int, limits: ServerLimits
+) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with serve(emulator, host=host, port=port) as server:
+        async with serve(emulator, host=host, port=port, limits=limits) as server:
             print(f"rongpub emulator listening on {server.url} ({_describe(emulator)})", flush=True)
             async for _ in signals:
                 return
