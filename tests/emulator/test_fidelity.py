@@ -5,8 +5,11 @@ with a code and an errorMessage naming the field."""
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from rongpub import _constants
@@ -182,11 +185,9 @@ def process() -> Iterator[EmulatorProcess]:
 
 
 def test_warnings_are_readable_from_the_control_endpoint(process: EmulatorProcess) -> None:
-    import httpx
-
     process.reset()
     headers, body = _go_group_send(["g1", "g2", "g3"])
-    headers.update(timestamp=str(int(__import__("time").time())))
+    headers.update(timestamp=str(int(time.time())))
     headers["signature"] = signed(nonce=GO_FIRST_NONCE, timestamp=headers["timestamp"])["signature"]
     reply = httpx.post(process.url + "/message/group/publish.json", headers=headers, content=body)
     assert reply.status_code == 200
@@ -194,10 +195,8 @@ def test_warnings_are_readable_from_the_control_endpoint(process: EmulatorProces
 
 
 def test_strict_mode_from_the_command_line() -> None:
-    import httpx
-
     with start_in_subprocess(app_key="test-key", app_secret="test-secret", strict=True) as child:
-        headers = signed(nonce=GO_FIRST_NONCE, timestamp=str(int(__import__("time").time())))
+        headers = signed(nonce=GO_FIRST_NONCE, timestamp=str(int(time.time())))
         body = b"fromUserId=u1&toGroupId=g1&objectName=RC%3ATxtMsg&content=%7B%7D"
         reply = httpx.post(child.url + "/message/group/publish.json", headers=headers, content=body)
         assert reply.status_code == 401
@@ -211,3 +210,18 @@ def test_the_fixture_takes_strict_and_reads_warnings(rongcloud_emulator: object)
     assert isinstance(rongcloud_emulator, EmulatorFixture)
     assert rongcloud_emulator.emulator.strict
     assert rongcloud_emulator.warnings() == []
+
+
+def test_two_hundred_go_style_sends_all_pass() -> None:
+    # The Go SDK's nonce is rand.Int(): 63 random bits, 19 digits about 89% of the time.
+    clock = FakeClock(SIGNED_AT)
+    emulator = Emulator(APPS, clock=clock)
+    rng = random.Random(1)
+    nonces = [str(rng.getrandbits(63)) for _ in range(200)]
+    assert sum(len(nonce) == 19 for nonce in nonces) > 150
+    answers = []
+    for nonce in nonces:
+        headers, body = _go_group_send(["g1", "g2", "g3"], nonce=nonce)
+        answers.append(code(emulator.handle("POST", "/message/group/publish.json", headers, body)))
+        clock.advance(1.0)
+    assert answers == [OK] * 200
