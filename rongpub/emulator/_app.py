@@ -150,13 +150,23 @@ class Emulator:
         except Rejection as rejection:
             return "rejected", error_reply(rejection), app_key, 0
         finally:
-            self._keep_warnings(judge, now, request_id)
+            self._keep_warnings(judge, now, api, app_key, request_id)
         outcome, reply = self._admit(now, app_key, publish, request_id)
         return outcome, reply, app_key, len(publish.targets)
 
-    def _keep_warnings(self, judge: Judge, now: float, request_id: str | None) -> None:
+    def _keep_warnings(
+        self, judge: Judge, now: float, api: str, app_key: str, request_id: str | None
+    ) -> None:
         self.store.warnings.extend(
-            FidelityWarning(rule=rule, field=field, detail=detail, request_id=request_id, time=now)
+            FidelityWarning(
+                rule=rule,
+                field=field,
+                detail=detail,
+                api=api,
+                app_key=app_key,
+                request_id=request_id,
+                time=now,
+            )
             for rule, field, detail in judge.notes
         )
 

@@ -19,13 +19,16 @@ class FidelityWarning(msgspec.Struct, frozen=True, kw_only=True):
     """A request the emulator accepted although a stricter reading would refuse it.
 
     `rule`: which relaxed rule (e.g. "long-nonce", "unknown-builtin-type"); `field`: the header
-    or form field; `detail`: what was seen; `request_id`: the request's X-Request-ID, if any;
-    `time`: seconds on the emulator's clock.
+    or form field; `detail`: what was seen; `api`: "group" or "chatroom"; `app_key`: whose
+    request; `request_id`: the request's X-Request-ID, if any; `time`: seconds on the
+    emulator's clock.
     """
 
     rule: str
     field: str
     detail: str
+    api: str = ""
+    app_key: str = ""
     request_id: str | None = None
     time: float = 0.0
 

@@ -80,12 +80,14 @@ class Store:
 
     def stats(self, app_key: str | None = None) -> dict[str, ApiStats]:
         """Per-API statistics ("group", "chatroom") of the arrivals, optionally of one app."""
-        return {
-            api: summarize(
-                a for a in self.arrivals if a.api == api and app_key in (None, a.app_key)
-            )
-            for api in ("group", "chatroom")
-        }
+        return {api: self._summary(api, app_key) for api in ("group", "chatroom")}
+
+    def _summary(self, api: str, app_key: str | None) -> ApiStats:
+        def wanted(item: Arrival | FidelityWarning) -> bool:
+            return item.api == api and app_key in (None, item.app_key)
+
+        warnings = sum(1 for warning in self.warnings if wanted(warning))
+        return summarize((a for a in self.arrivals if wanted(a)), warnings)
 
     def clear(self) -> None:
         """Forget every record, arrival and warning."""

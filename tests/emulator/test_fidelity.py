@@ -175,6 +175,8 @@ def test_warnings_carry_the_request_id(relaxed: Emulator) -> None:
     headers = {**signed(), "x-request-id": "req-1"}
     post(relaxed, group_form(objectName="RC:Unknown"), headers=headers)
     assert relaxed.warnings()[0].request_id == "req-1"
+    assert (relaxed.warnings()[0].api, relaxed.warnings()[0].app_key) == ("group", "test-key")
+    assert relaxed.stats()["group"].warnings == 1
     assert relaxed.warnings()[0].time == SIGNED_AT
 
 
@@ -192,6 +194,9 @@ def test_warnings_are_readable_from_the_control_endpoint(process: EmulatorProces
     reply = httpx.post(process.url + "/message/group/publish.json", headers=headers, content=body)
     assert reply.status_code == 200
     assert [(w.rule, w.field) for w in process.warnings()] == [("long-nonce", "Nonce")]
+    assert process.stats()["group"].warnings == 1
+    assert process.stats(app_key="other")["group"].warnings == 0
+    assert process.stats()["chatroom"].warnings == 0
 
 
 def test_strict_mode_from_the_command_line() -> None:

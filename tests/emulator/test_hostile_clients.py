@@ -154,3 +154,30 @@ def test_the_command_line_refuses_a_zero_timeout(capsys: pytest.CaptureFixture[s
 
     assert main(["emulator", "--request-timeout", "0"]) == 2
     assert "request_timeout" in capsys.readouterr().err
+
+
+class _FailingListener:
+    """accept() fails with each error in turn."""
+
+    def __init__(self, *errors: int) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def accept(self) -> object:
+        self.calls += 1
+        code = self.errors.pop(0)
+        raise OSError(code, os.strerror(code))
+
+
+@pytest.mark.anyio
+async def test_accept_retries_after_emfile_and_enfile_but_not_other_errors() -> None:
+    import errno
+
+    from rongpub.emulator._server import Server, _accept_forever
+
+    listener = _FailingListener(errno.EMFILE, errno.ENFILE, errno.EINVAL)
+    server = Server(Emulator(APPS), "127.0.0.1", 0, ServerLimits(accept_backoff=0.001))
+    async with anyio.create_task_group() as tasks:
+        with pytest.raises(OSError, match="Invalid argument"):
+            await _accept_forever(listener, server, tasks)  # type: ignore[arg-type]
+    assert listener.calls == 3
