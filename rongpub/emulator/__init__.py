@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from ._asgi import EmulatorApp
     from ._faults import Faults
     from ._fixture import EmulatorFixture
+    from ._leniency import FidelityWarning
     from ._process import EmulatorProcess, start_in_subprocess
     from ._quota import WindowModel
     from ._records import Arrival, Outcome, Record
     from ._server import Server, serve
+    from ._server_limits import ServerLimits
     from ._stats import ApiStats
     from ._thread import run_in_thread
 
@@ -41,9 +43,11 @@ __all__ = [
     "EmulatorFixture",
     "EmulatorProcess",
     "Faults",
+    "FidelityWarning",
     "Outcome",
     "Record",
     "Server",
+    "ServerLimits",
     "WindowModel",
     "run_in_thread",
     "serve",
@@ -60,9 +64,11 @@ _HOMES = {
     "EmulatorFixture": "._fixture",
     "EmulatorProcess": "._process",
     "Faults": "._faults",
+    "FidelityWarning": "._leniency",
     "Outcome": "._records",
     "Record": "._records",
     "Server": "._server",
+    "ServerLimits": "._server_limits",
     "WindowModel": "._quota",
     "run_in_thread": "._thread",
     "serve": "._server",

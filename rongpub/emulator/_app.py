@@ -22,6 +22,7 @@ from . import _control
 from ._auth import check_signature
 from ._faults import FaultInjector, Faults, rate_limited
 from ._form import Form
+from ._leniency import FidelityWarning, Judge
 from ._quota import Window, WindowModel, make_window
 from ._records import Arrival, Outcome, Record
 from ._rules import Publish, check_chatroom, check_group
@@ -29,11 +30,14 @@ from ._stats import ApiStats
 from ._store import Store
 from ._wire import Rejection, Reply, error_reply, json_reply
 
-__all__ = ["DEFAULT_APP_KEY", "DEFAULT_APP_SECRET", "Emulator"]
+__all__ = ["DEFAULT_APP_KEY", "DEFAULT_APP_SECRET", "STRICT_TIMESTAMP_AGE", "Emulator"]
 
 #: The app an `Emulator()` accepts when none is configured (a public, test-only pair).
 DEFAULT_APP_KEY = "emulator-app-key"
 DEFAULT_APP_SECRET = "emulator-app-secret"
+#: Seconds a strict emulator lets a timestamp differ from its clock (the documents name no
+#: window; 5 minutes is the usual one for signed APIs).
+STRICT_TIMESTAMP_AGE = 300.0
 
 _APIS = {GROUP_PUBLISH_PATH: "group", CHATROOM_PUBLISH_PATH: "chatroom"}
 _CHECKS: dict[str, Callable[[Form], Publish]] = {"group": check_group, "chatroom": check_chatroom}
@@ -50,6 +54,10 @@ class Emulator:
     `window`: "sliding" (no 1 s window over the limit) or "fixed" (calendar seconds).
     `faults`: what to inject (default none); `seed`: makes faults and message UIDs repeatable.
     `clock`: seconds, used for arrival times and quota windows (default `time.time`).
+    `strict`: refuse what the documents leave unclear (long nonces, unknown "RC:" types, ...)
+    instead of accepting it with a warning (see `warnings()` and docs/emulator-fidelity.md).
+    `max_timestamp_age`: seconds a Timestamp header may differ from `clock`; None (default):
+    unchecked unless strict, then `STRICT_TIMESTAMP_AGE`.
     """
 
     def __init__(
@@ -62,6 +70,8 @@ class Emulator:
         faults: Faults | None = None,
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        strict: bool = False,
+        max_timestamp_age: float | None = None,
     ) -> None:
         if window not in ("fixed", "sliding"):
             raise ValueError('window must be "fixed" or "sliding"')
@@ -71,13 +81,20 @@ class Emulator:
         self.limits = {"group": group_limit, "chatroom": chatroom_limit}
         self.window: WindowModel = window
         self.clock = clock
+        self.strict = strict
+        self.max_timestamp_age = (
+            STRICT_TIMESTAMP_AGE if strict and max_timestamp_age is None else max_timestamp_age
+        )
         self._faults = FaultInjector(faults or Faults(), seed)
         self._windows: dict[tuple[str, str], Window] = {}
         self.store = Store(seed)
 
     def __repr__(self) -> str:  # the secrets stay out of reprs and logs
         apps = sorted(self._apps)
-        return f"Emulator(apps={apps!r}, limits={self.limits!r}, window={self.window!r})"
+        return (
+            f"Emulator(apps={apps!r}, limits={self.limits!r}, window={self.window!r},"
+            f" strict={self.strict!r})"
+        )
 
     @property
     def app_key(self) -> str:
@@ -120,16 +137,38 @@ class Emulator:
         self, now: float, api: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[Outcome, Reply, str, int]:
         """Authenticate and validate, then admit; returns what the arrival log keeps."""
+        judge = Judge(strict=self.strict)
+        request_id = headers.get("x-request-id")
         try:
-            app_key = check_signature(headers, self._apps)
+            app_key = check_signature(
+                headers, self._apps, judge, now=now, max_age=self.max_timestamp_age
+            )
         except Rejection as rejection:
             return "rejected", error_reply(rejection), "", 0
         try:
-            publish = _CHECKS[api](Form(headers.get("content-type"), body))
+            publish = _CHECKS[api](Form(headers.get("content-type"), body, judge))
         except Rejection as rejection:
             return "rejected", error_reply(rejection), app_key, 0
-        outcome, reply = self._admit(now, app_key, publish, headers.get("x-request-id"))
+        finally:
+            self._keep_warnings(judge, now, api, app_key, request_id)
+        outcome, reply = self._admit(now, app_key, publish, request_id)
         return outcome, reply, app_key, len(publish.targets)
+
+    def _keep_warnings(
+        self, judge: Judge, now: float, api: str, app_key: str, request_id: str | None
+    ) -> None:
+        self.store.warnings.extend(
+            FidelityWarning(
+                rule=rule,
+                field=field,
+                detail=detail,
+                api=api,
+                app_key=app_key,
+                request_id=request_id,
+                time=now,
+            )
+            for rule, field, detail in judge.notes
+        )
 
     def _admit(
         self, now: float, app_key: str, publish: Publish, request_id: str | None
@@ -186,6 +225,10 @@ class Emulator:
             group=group, chatroom=chatroom, from_user_id=from_user_id, app_key=app_key
         )
 
+    def warnings(self) -> list[FidelityWarning]:
+        """Every rule relaxed so far (none under strict, which refuses instead), in order."""
+        return list(self.store.warnings)
+
     def stats(self, app_key: str | None = None) -> dict[str, ApiStats]:
         """Per-API statistics ("group", "chatroom") of the arrivals, optionally of one app."""
         return self.store.stats(app_key)
@@ -195,7 +238,7 @@ class Emulator:
         self._faults.force_rate_limit(self.clock(), requests, seconds)
 
     def reset(self) -> None:
-        """Forget records, arrivals, quota usage and forced 429 bursts (faults stay)."""
+        """Forget records, arrivals, warnings, quota usage and forced 429 bursts (faults stay)."""
         self.store.clear()
         self._windows.clear()
         self._faults.clear()

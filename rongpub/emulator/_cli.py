@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from functools import partial
 from typing import Any
 
 import anyio
@@ -14,6 +15,7 @@ from .._constants import APP_KEY_ENV, APP_SECRET_ENV, CHATROOM_RATE_LIMIT, GROUP
 from ._app import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Emulator
 from ._faults import Faults
 from ._server import serve
+from ._server_limits import ServerLimits
 
 __all__ = ["register", "run"]
 
@@ -61,6 +63,29 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
         help="quota window model: any 1 s window, or calendar seconds (default sliding)",
     )
     add("--backend", choices=("asyncio", "trio"), default="asyncio", help="event loop")
+    add(
+        "--strict",
+        action="store_true",
+        help="refuse what the documents leave unclear instead of accepting it with a warning",
+    )
+    add(
+        "--request-timeout",
+        type=float,
+        default=ServerLimits.request_timeout,
+        help="seconds a connection may take to send a whole request; idle ones close after it",
+    )
+    add(
+        "--max-buffered-bytes",
+        type=int,
+        default=ServerLimits.max_buffered_bytes,
+        help="request body bytes buffered over all connections at once (503 beyond)",
+    )
+    add(
+        "--max-timestamp-age",
+        type=float,
+        default=None,
+        help="seconds a Timestamp may differ from the clock (default: unchecked; 300 if --strict)",
+    )
 
 
 def _add_fault_flags(parser: argparse.ArgumentParser) -> None:
@@ -121,6 +146,8 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         window=args.window,
         faults=_faults(args),
         seed=args.seed,
+        strict=args.strict,
+        max_timestamp_age=args.max_timestamp_age,
     )
 
 
@@ -128,11 +155,15 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit code."""
     try:
         emulator = build_emulator(args)
+        limits = ServerLimits(
+            request_timeout=args.request_timeout, max_buffered_bytes=args.max_buffered_bytes
+        )
     except ValueError as exc:
         print(f"rongpub emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        anyio.run(_serve_until_signal, emulator, args.host, args.port, backend=args.backend)
+        serving = partial(_serve_until_signal, emulator, args.host, args.port, limits)
+        anyio.run(serving, backend=args.backend)
     except OSError as exc:  # typically: the port is taken
         print(f"rongpub emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
@@ -142,9 +173,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_until_signal(emulator: Emulator, host: str, port: int) -> None:
+async def _serve_until_signal(
+    emulator: Emulator, host: str, port: int, limits: ServerLimits
+) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with serve(emulator, host=host, port=port) as server:
+        async with serve(emulator, host=host, port=port, limits=limits) as server:
             print(f"rongpub emulator listening on {server.url} ({_describe(emulator)})", flush=True)
             async for _ in signals:
                 return
@@ -155,4 +188,5 @@ def _describe(emulator: Emulator) -> str:
     return (
         f"app key {emulator.app_key}; group {limits['group']}/s, "
         f"chatroom {limits['chatroom']}/s, {emulator.window} window"
+        + (", strict" if emulator.strict else "")
     )

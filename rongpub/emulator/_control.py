@@ -5,6 +5,7 @@
 | GET | `/_emulator/stats[?app_key=K]` | `{"group": ApiStats, "chatroom": ApiStats}` |
 | GET | `/_emulator/messages[?group=G][&chatroom=C][&from_user_id=U][&app_key=K]` | records |
 | GET | `/_emulator/arrivals` | every publish arrival (time, api, app_key, targets, outcome) |
+| GET | `/_emulator/warnings` | every relaxed rule (`FidelityWarning`: rule, field, detail, ...) |
 | GET / PUT | `/_emulator/faults` | the current `Faults` as JSON / replace them |
 | POST | `/_emulator/rate-limit?requests=N&seconds=S` | force a 429 burst |
 | POST | `/_emulator/reset` | forget records, arrivals, quota usage and bursts |
@@ -53,6 +54,8 @@ def _route(
             return json_reply(200, emulator.messages(**filters))
         case ("GET", "arrivals"):
             return json_reply(200, emulator.arrivals)
+        case ("GET", "warnings"):
+            return json_reply(200, emulator.warnings())
         case ("GET", "faults"):
             return json_reply(200, emulator.faults)
         case ("PUT", "faults"):

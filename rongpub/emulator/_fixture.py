@@ -13,6 +13,7 @@ from .._constants import CHATROOM_RATE_LIMIT, GROUP_RATE_LIMIT
 from ._app import Emulator
 from ._asgi import EmulatorApp
 from ._faults import Faults
+from ._leniency import FidelityWarning
 from ._quota import WindowModel
 from ._records import Record
 from ._stats import ApiStats
@@ -41,6 +42,7 @@ class EmulatorFixture:
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
         client_options: Mapping[str, Any] | None = None,
+        strict: bool = False,
     ) -> None:
         self.emulator = Emulator(
             apps,
@@ -50,6 +52,7 @@ class EmulatorFixture:
             faults=faults,
             seed=seed,
             clock=clock,
+            strict=strict,
         )
         self.app = EmulatorApp(self.emulator)
         self.client_options = dict(client_options or {})
@@ -82,6 +85,10 @@ class EmulatorFixture:
     def messages(self, **filters: str) -> list[Record]:
         """Accepted messages, filtered as `Emulator.messages` (group=, chatroom=, ...)."""
         return self.emulator.messages(**filters)
+
+    def warnings(self) -> list[FidelityWarning]:
+        """Every rule the emulator relaxed, as `Emulator.warnings`."""
+        return self.emulator.warnings()
 
     def stats(self) -> dict[str, ApiStats]:
         """Per-API statistics, as `Emulator.stats`."""

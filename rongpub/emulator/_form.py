@@ -6,8 +6,10 @@ Every problem becomes a `Rejection` with code 1002 (parameter error) naming the 
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
+from ._leniency import Judge
 from ._wire import Rejection
 
 __all__ = ["BAD_REQUEST", "PARAM_ERROR", "TOO_LONG", "Form", "param_error", "too_long"]
@@ -16,6 +18,7 @@ BAD_REQUEST = 400
 PARAM_ERROR = 1002
 TOO_LONG = 1005
 _FORM_TYPE = "application/x-www-form-urlencoded"
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def param_error(field: str, problem: str) -> Rejection:
@@ -31,7 +34,8 @@ def too_long(field: str, limit: int, unit: str = "characters") -> Rejection:
 class Form:
     """The decoded fields of one request body, with typed accessors that reject bad values."""
 
-    def __init__(self, content_type: str | None, body: bytes) -> None:
+    def __init__(self, content_type: str | None, body: bytes, judge: Judge | None = None) -> None:
+        self.judge = judge or Judge(strict=True)
         media_type = (content_type or "").split(";", 1)[0].strip().lower()
         if media_type != _FORM_TYPE:
             raise param_error("Content-Type", f"must be {_FORM_TYPE}")
@@ -44,14 +48,15 @@ class Form:
             self.values.setdefault(name, []).append(value)
 
     def one(self, name: str, *, required: bool = False) -> str | None:
-        """The single value of `name`; `None` when absent. Repeating it is an error."""
+        """The single value of `name`; `None` when absent. A repeated field is relaxed: its
+        first value counts (as a Java servlet's getParameter reads it)."""
         values = self.values.get(name)
         if not values:
             if required:
                 raise param_error(name, "is required")
             return None
         if len(values) > 1:
-            raise param_error(name, "given more than once")
+            self.judge.relax("repeated-field", name, param_error(name, "given more than once"))
         if required and not values[0]:
             raise param_error(name, "must not be empty")
         return values[0]
@@ -77,9 +82,13 @@ class Form:
         text = self.one(name)
         if text is None:
             return None
-        if not (text.isascii() and text.isdigit()) or int(text) not in allowed:
-            bounds = f"{allowed.start} to {allowed.stop - 1}"
-            raise param_error(name, f"must be an integer from {bounds}")
+        bounds = f"{allowed.start} to {allowed.stop - 1}"
+        error = param_error(name, f"must be an integer from {bounds}")
+        if not _INTEGER.fullmatch(text):
+            self.judge.relax("non-integer", name, error)  # read as absent: the default
+            return None
+        if int(text) not in allowed:
+            raise error
         return int(text)
 
     def boolean(self, name: str) -> bool | None:
@@ -89,5 +98,6 @@ class Form:
             return None
         lowered = text.lower()
         if lowered not in ("true", "false"):
-            raise param_error(name, "must be true or false")
+            # Java's Boolean.parseBoolean reads anything but "true" as false
+            self.judge.relax("non-boolean", name, param_error(name, "must be true or false"))
         return lowered == "true"

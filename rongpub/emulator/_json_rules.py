@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from .._constants import (
+    BUILTIN_OBJECT_NAMES,
     MAX_CONTENT_BYTES,
     MAX_EXTRA_KEY,
     MAX_EXTRA_PAIRS,
@@ -17,6 +18,7 @@ from .._constants import (
     MAX_PUSH_TITLE,
 )
 from ._form import param_error, too_long
+from ._leniency import Judge
 
 __all__ = [
     "BUILTIN_TYPES",
@@ -27,39 +29,41 @@ __all__ = [
     "check_push_ext",
 ]
 
-#: Built-in message types (docs: message-about/objectname and the notification pages).
-#: Any other name starting with "RC:" is a custom type breaking the "no RC: prefix" rule.
-BUILTIN_TYPES = frozenset(
-    {
-        *("RC:TxtMsg", "RC:ImgMsg", "RC:HQVCMsg", "RC:VcMsg", "RC:FileMsg", "RC:LBSMsg"),
-        *("RC:ImgTextMsg", "RC:SightMsg", "RC:GIFMsg", "RC:ReferenceMsg", "RC:CombineMsg"),
-        *("RC:CmdMsg", "RC:InfoNtf", "RC:ContactNtf", "RC:ProfileNtf", "RC:CmdNtf", "RC:GrpNtf"),
-        *("RC:RcNtf", "RC:RcCmd", "RC:TypSts", "RC:ReadNtf", "RC:RRReqMsg", "RC:RRRspMsg"),
-        *("RC:SRSMsg", "RC:ChrmKVNotiMsg"),
-    }
-)
+#: Built-in message types: the one list the client reads too (rongpub._constants); the check
+#: below is the emulator's own. Any other name starting with "RC:" is reserved for RongCloud.
+BUILTIN_TYPES = BUILTIN_OBJECT_NAMES
 _EXTRA_KEY = re.compile(r"[A-Za-z0-9+=\-_]+")
 _PUSH_VENDORS = frozenset({"MI", "HONOR", "HW", "OPPO", "VIVO", "APNs", "FCM", "OHOS"})
 _MENTION_EVERYONE, _MENTION_LISTED = 1, 2
 
 
-def _json_object(field: str, text: str) -> dict[str, Any]:
-    """`text` decoded as a JSON object, or 1002 naming `field`."""
+def _decode(field: str, text: str) -> Any:
+    """`text` decoded as JSON, or 1002 naming `field` (also for nesting too deep to decode:
+    msgspec raises RecursionError there, which must not escape and end the server)."""
     try:
-        value = msgspec.json.decode(text)
+        return msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
         raise param_error(field, "is not valid JSON") from exc
+    except RecursionError as exc:
+        raise param_error(field, "JSON nested too deeply") from exc
+
+
+def _json_object(field: str, text: str) -> dict[str, Any]:
+    """`text` decoded as a JSON object, or 1002 naming `field`."""
+    value = _decode(field, text)
     if not isinstance(value, dict):
         raise param_error(field, "must be a JSON object")
     return value
 
 
-def check_object_name(name: str) -> None:
-    """At most 32 characters; a name starting with "RC:" must be a built-in type."""
+def check_object_name(name: str, judge: Judge) -> None:
+    """At most 32 characters; an unknown name starting with "RC:" is relaxed (RongCloud adds
+    types; nothing says the server refuses one), strict mode refuses it."""
     if len(name) > MAX_OBJECT_NAME:
         raise too_long("objectName", MAX_OBJECT_NAME)
     if name.startswith("RC:") and name not in BUILTIN_TYPES:
-        raise param_error("objectName", 'custom message types must not start with "RC:"')
+        error = param_error("objectName", f'{name!r}: custom types must not start with "RC:"')
+        judge.relax("unknown-builtin-type", "objectName", error)
 
 
 def check_content(content: str, object_name: str) -> dict[str, Any] | None:
@@ -72,6 +76,8 @@ def check_content(content: str, object_name: str) -> dict[str, Any] | None:
         value = msgspec.json.decode(content)
     except msgspec.DecodeError:
         return None
+    except RecursionError as exc:
+        raise param_error("content", "JSON nested too deeply") from exc
     return value if isinstance(value, dict) else None
 
 
@@ -97,7 +103,7 @@ def check_mention(
         raise param_error("mentionedInfo", "mentioned users must be among toUserId")
 
 
-def check_extra_content(text: str) -> None:
+def check_extra_content(text: str, judge: Judge) -> None:
     """A JSON object of at most 100 pairs; keys of [A-Za-z0-9+=-_] up to 32 characters,
     string values up to 4096 characters."""
     pairs = _json_object("extraContent", text)
@@ -108,13 +114,14 @@ def check_extra_content(text: str) -> None:
             raise too_long("extraContent key", MAX_EXTRA_KEY)
         if not _EXTRA_KEY.fullmatch(key):
             raise param_error("extraContent", f"key {key!r} may hold only A-Z a-z 0-9 + = - _")
-        if not isinstance(value, str):
-            raise param_error("extraContent", f"value of {key!r} must be a string")
-        if len(value) > MAX_EXTRA_VALUE:
+        if not isinstance(value, str):  # the document's example has strings; none says must
+            error = param_error("extraContent", f"value of {key!r} must be a string")
+            judge.relax("non-string-extra-value", "extraContent", error)
+        elif len(value) > MAX_EXTRA_VALUE:
             raise too_long("extraContent value", MAX_EXTRA_VALUE)
 
 
-def check_push_ext(text: str) -> None:
+def check_push_ext(text: str, judge: Judge) -> None:
     """A JSON object: title up to 50 characters, templateId a string, forceShowPushContent
     0 or 1, pushConfigs a list of objects keyed by the documented push channels."""
     ext = _json_object("pushExt", text)
@@ -127,15 +134,19 @@ def check_push_ext(text: str) -> None:
         raise param_error("pushExt.templateId", "must be a string")
     if ext.get("forceShowPushContent", 0) not in (0, 1):
         raise param_error("pushExt.forceShowPushContent", "must be 0 or 1")
-    _check_push_configs(ext.get("pushConfigs", []))
+    _check_push_configs(ext.get("pushConfigs", []), judge)
 
 
-def _check_push_configs(configs: object) -> None:
+def _check_push_configs(configs: object, judge: Judge) -> None:
     if not isinstance(configs, list):
         raise param_error("pushExt.pushConfigs", "must be a list")
     for config in configs:
-        if not isinstance(config, dict) or not set(config) <= _PUSH_VENDORS:
+        if not isinstance(config, dict):
             raise param_error("pushExt.pushConfigs", f"entries are objects keyed by {_vendors()}")
+        unknown = sorted(set(config) - _PUSH_VENDORS)
+        if unknown:  # vendors come and go; the document does not say others are refused
+            error = param_error("pushExt.pushConfigs", f"unknown channel {unknown[0]!r}")
+            judge.relax("unknown-push-channel", "pushExt.pushConfigs", error)
         if not all(isinstance(options, dict) for options in config.values()):
             raise param_error("pushExt.pushConfigs", "each channel's options must be an object")
 

@@ -19,6 +19,7 @@ import msgspec
 from .._constants import APP_SECRET_ENV, CHATROOM_RATE_LIMIT, GROUP_RATE_LIMIT
 from ._app import DEFAULT_APP_KEY, DEFAULT_APP_SECRET
 from ._faults import Faults
+from ._leniency import FidelityWarning
 from ._quota import WindowModel
 from ._records import Arrival, Record
 from ._stats import ApiStats
@@ -64,6 +65,10 @@ class EmulatorProcess:
     def arrivals(self) -> list[Arrival]:
         """Every publish arrival, as `Emulator.arrivals`."""
         return msgspec.json.decode(self._get("/arrivals"), type=list[Arrival])
+
+    def warnings(self) -> list[FidelityWarning]:
+        """Every rule the server relaxed, as `Emulator.warnings`."""
+        return msgspec.json.decode(self._get("/warnings"), type=list[FidelityWarning])
 
     def set_faults(self, faults: Faults) -> None:
         """Switch the injected faults from now on."""
@@ -113,6 +118,7 @@ def start_in_subprocess(
     faults: Faults | None = None,
     seed: int | None = None,
     backend: Literal["asyncio", "trio"] = "asyncio",
+    strict: bool = False,
     startup_timeout: float = 15.0,
 ) -> EmulatorProcess:
     """Start `python -m rongpub emulator` on `host`:`port` (0: a free port) and wait for it.
@@ -125,6 +131,7 @@ def start_in_subprocess(
     command += ["--app-key", app_key, "--window", window, "--backend", backend]
     command += ["--group-limit", str(group_limit), "--chatroom-limit", str(chatroom_limit)]
     command += [] if seed is None else ["--seed", str(seed)]
+    command += ["--strict"] if strict else []
     env = {**os.environ, APP_SECRET_ENV: app_secret}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     try:

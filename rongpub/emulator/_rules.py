@@ -27,7 +27,8 @@ MAX_ID_LENGTH = 64
 _FLAG = range(2)
 _PRIORITY = range(4)
 _CORE_FIELDS = ("fromUserId", "objectName", "content")
-# Group fields allowed only with exactly one group and no toUserId (the document's tip).
+# Group fields that take effect only with exactly one group and no toUserId; otherwise the
+# document says they are ignored ("仅当 toGroupId 传入单个群组 ID 时有效"), not refused.
 _SINGLE_GROUP_ONLY = ("expansion", "extraContent", "disablePush", "pushExt")
 
 
@@ -49,14 +50,15 @@ def _common(form: Form) -> tuple[str, str, str]:
     from_user_id, object_name, content = (form.required(name) for name in _CORE_FIELDS)
     if len(from_user_id) > MAX_ID_LENGTH:
         raise too_long("fromUserId", MAX_ID_LENGTH)
-    check_object_name(object_name)
+    check_object_name(object_name, form.judge)
     return from_user_id, object_name, content
 
 
 def _other_fields(form: Form, *skip: str) -> dict[str, str]:
-    """The single-valued fields besides the ids and the core three, for the record."""
+    """The single-valued fields besides the ids and the core three, for the record (a repeated
+    one is relaxed and its first value kept)."""
     ignored = {*_CORE_FIELDS, *skip}
-    return {name: values[-1] for name, values in form.values.items() if name not in ignored}
+    return {name: form.one(name) or "" for name in form.values if name not in ignored}
 
 
 def check_group(form: Form) -> Publish:
@@ -88,20 +90,23 @@ def check_group(form: Form) -> Publish:
 
 
 def _check_single_group_fields(form: Form, *, single: bool) -> None:
-    """expansion, extraContent, disablePush and pushExt: one group, not directed."""
-    for name in _SINGLE_GROUP_ONLY:
-        if name in form.values and not single:
-            raise param_error(name, "only allowed with a single toGroupId and no toUserId")
+    """expansion, extraContent, disablePush and pushExt: checked with one undirected group,
+    ignored (and noted) otherwise; extraContent likewise needs expansion=true."""
+    if not single:
+        for name in _SINGLE_GROUP_ONLY:
+            if form.values.get(name, ["false"]) != ["false"]:  # the Go SDK always sends false
+                form.judge.note("ignored-field", name, "takes effect with one toGroupId only")
+        return
     expansion = form.boolean("expansion")
     form.boolean("disablePush")
     extra = form.one("extraContent")
-    if extra is not None:
-        if not expansion:
-            raise param_error("extraContent", "only allowed with expansion=true")
-        check_extra_content(extra)
+    if extra is not None and not expansion:
+        form.judge.note("ignored-field", "extraContent", "takes effect with expansion=true only")
+    elif extra is not None:
+        check_extra_content(extra, form.judge)
     push_ext = form.one("pushExt")
     if push_ext is not None:
-        check_push_ext(push_ext)
+        check_push_ext(push_ext, form.judge)
 
 
 def check_chatroom(form: Form) -> Publish:

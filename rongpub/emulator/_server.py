@@ -3,6 +3,11 @@
 Runs under asyncio and trio, keeps connections alive, serves many at once, and carries out
 the core's injected resets by closing the socket with SO_LINGER 0, which sends a TCP RST:
 the client sees "connection reset", before or after its message was recorded.
+
+Hostile clients do not take it down (`ServerLimits`): a request must arrive whole within
+`request_timeout` (idle keep-alive and slow-loris connections are closed), the bodies buffered
+over all connections stay under `max_buffered_bytes` (503 beyond), and when accept() fails for
+want of file descriptors the server pauses accepting and keeps serving the connections it has.
 """
 
 from __future__ import annotations
@@ -11,35 +16,47 @@ import socket
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
 import anyio
 import h11
-from anyio.abc import SocketAttribute, SocketStream
+from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup
 
 from ._app import Emulator
+from ._server_limits import BodyBudget, ServerLimits, is_out_of_descriptors
 from ._wire import Reply, lower_headers
 
-__all__ = ["MAX_BODY_BYTES", "Server", "serve"]
+__all__ = ["MAX_BODY_BYTES", "Server", "ServerLimits", "serve"]
 
-#: Bytes; a larger request body is answered 413 and the connection closed.
-MAX_BODY_BYTES = 1024 * 1024
+#: Bytes; the default largest request body (413 beyond, the connection then closed).
+MAX_BODY_BYTES = ServerLimits().max_body_bytes
 _RECEIVE_BYTES = 65536
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 _TOO_LARGE = Reply(status=413, body=b'{"code":1508,"errorMessage":"request body too large"}')
 _BAD = Reply(status=400, body=b'{"code":400,"errorMessage":"malformed HTTP request"}')
+_BUSY = Reply(
+    status=503, body=b'{"code":503,"errorMessage":"server busy: too many request bodies buffered"}'
+)
 _Request = tuple[h11.Request, bytes]
+
+
+class _OverBudget(Exception):
+    """The connection's body would take the server past `max_buffered_bytes`."""
 
 
 @dataclass(frozen=True)
 class Server:
-    """A running emulator server; `url` is its base URL (`http://127.0.0.1:PORT`)."""
+    """A running emulator server; `url` is its base URL (`http://127.0.0.1:PORT`).
+
+    `budget.in_use` / `budget.peak`: request body bytes buffered now / at most so far.
+    """
 
     emulator: Emulator
     host: str
     port: int
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    budget: BodyBudget = field(default_factory=BodyBudget)
 
     @property
     def url(self) -> str:
@@ -50,69 +67,127 @@ class Server:
 
 @asynccontextmanager
 async def serve(
-    emulator: Emulator, *, host: str = "127.0.0.1", port: int = 0
+    emulator: Emulator,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    limits: ServerLimits | None = None,
 ) -> AsyncIterator[Server]:
     """Serve `emulator` on `host`:`port` (0: a free port) until the block exits.
 
     Use an IP address for `host`: with a name, port 0 may bind v4 and v6 differently.
+    `limits`: timeouts and memory bounds (default `ServerLimits()`).
     """
+    limits = limits or ServerLimits()
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound_port = listener.extra(SocketAttribute.local_port)
+    server = Server(emulator, host, bound_port, limits, BodyBudget(limits.max_buffered_bytes))
     async with listener, anyio.create_task_group() as task_group:
-        task_group.start_soon(listener.serve, partial(_connection, emulator))
+        for each in listener.listeners:
+            assert isinstance(each, SocketListener)  # create_tcp_listener's are
+            task_group.start_soon(_accept_forever, each, server, task_group)
         try:
-            yield Server(emulator, host, bound_port)
+            yield server
         finally:
             task_group.cancel_scope.cancel()
 
 
-async def _connection(emulator: Emulator, stream: SocketStream) -> None:
+async def _accept_forever(listener: SocketListener, server: Server, tasks: TaskGroup) -> None:
+    """Accept connections; out of file descriptors, pause and retry instead of dying (the
+    pending connection waits in the backlog while open ones finish or time out)."""
+    while True:
+        try:
+            stream = await listener.accept()
+        except OSError as exc:
+            if not is_out_of_descriptors(exc):
+                raise
+            await anyio.sleep(server.limits.accept_backoff)
+            continue
+        tasks.start_soon(_connection, server, stream)
+
+
+async def _connection(server: Server, stream: SocketStream) -> None:
     """Serve one connection's requests in turn until either side closes it."""
     conn = h11.Connection(h11.SERVER)
     try:
         async with stream:
-            await _serve_requests(emulator, conn, stream)
+            await _serve_requests(server, conn, stream)
     except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
         pass  # the client went away; nothing to answer
 
 
-async def _serve_requests(emulator: Emulator, conn: h11.Connection, stream: SocketStream) -> None:
+async def _serve_requests(server: Server, conn: h11.Connection, stream: SocketStream) -> None:
     while True:
+        held = [0]  # body bytes this request holds of the server's budget
         try:
-            request = await _receive_request(conn, stream)
-        except h11.RemoteProtocolError:
-            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):  # h11 lets us still answer
-                await _send_reply(conn, stream, _BAD)
+            await _serve_one(server, conn, stream, held)
+        except _Closing:
             return
-        if request is None:
-            return
-        head, body = request
-        if len(body) > MAX_BODY_BYTES:
-            await _send_reply(conn, stream, _TOO_LARGE)
-            return
-        target = head.target.decode("latin-1")
-        reply = emulator.handle(head.method.decode(), target, lower_headers(head.headers), body)
-        if reply.delay:
-            await anyio.sleep(reply.delay)
-        if reply.reset:
-            await _reset(stream)
-            return
-        await _send_reply(conn, stream, reply)
-        if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-            return  # "Connection: close" or HTTP/1.0: h11 wants the connection closed
+        finally:
+            server.budget.give_back(held[0])
         conn.start_next_cycle()
 
 
-async def _receive_request(conn: h11.Connection, stream: SocketStream) -> _Request | None:
-    """The next request with its whole body (a too-large body is cut short), or None at EOF."""
+class _Closing(Exception):
+    """The connection is done (closed by either side, refused, or timed out)."""
+
+
+async def _serve_one(
+    server: Server, conn: h11.Connection, stream: SocketStream, held: list[int]
+) -> None:
+    """Receive one request (within the timeout, under the budget) and answer it."""
+    try:
+        with anyio.fail_after(server.limits.request_timeout):
+            request = await _receive_request(server, conn, stream, held)
+    except TimeoutError:
+        raise _Closing from None  # idle or too slow: free the descriptor
+    except _OverBudget:
+        await _send_reply(conn, stream, _BUSY)
+        raise _Closing from None
+    except h11.RemoteProtocolError:
+        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):  # h11 lets us still answer
+            await _send_reply(conn, stream, _BAD)
+        raise _Closing from None
+    if request is None:
+        raise _Closing
+    head, body = request
+    if len(body) > server.limits.max_body_bytes:
+        await _send_reply(conn, stream, _TOO_LARGE)
+        raise _Closing
+    await _answer(server.emulator, conn, stream, head, body)
+
+
+async def _answer(
+    emulator: Emulator, conn: h11.Connection, stream: SocketStream, head: h11.Request, body: bytes
+) -> None:
+    target = head.target.decode("latin-1")
+    reply = emulator.handle(head.method.decode(), target, lower_headers(head.headers), body)
+    if reply.delay:
+        await anyio.sleep(reply.delay)
+    if reply.reset:
+        await _reset(stream)
+        raise _Closing
+    await _send_reply(conn, stream, reply)
+    if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+        raise _Closing  # "Connection: close" or HTTP/1.0: h11 wants the connection closed
+
+
+async def _receive_request(
+    server: Server, conn: h11.Connection, stream: SocketStream, held: list[int]
+) -> _Request | None:
+    """The next request with its whole body (a too-large body is cut short), or None at EOF.
+    Every body byte is taken from the server's budget into `held` (raises `_OverBudget`)."""
     head: h11.Request | None = None
     chunks: list[bytes] = []
     size = 0
-    while size <= MAX_BODY_BYTES:
+    while size <= server.limits.max_body_bytes:
         event = await _next_event(conn, stream)
         if isinstance(event, h11.Request):
             head = event
         elif isinstance(event, h11.Data):
+            if not server.budget.take(len(event.data)):
+                raise _OverBudget
+            held[0] += len(event.data)
             chunks.append(event.data)
             size += len(event.data)
         elif isinstance(event, h11.EndOfMessage):

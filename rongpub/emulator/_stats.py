@@ -23,6 +23,7 @@ class ApiStats(msgspec.Struct, frozen=True, kw_only=True):
     `accepted_rate`: accepted targets per second over the span from the first to the last
     accepted arrival (0.0 with fewer than two accepted requests).
     `outcomes`: requests per outcome ("accepted", "rate_limited", "server_error", ...).
+    `warnings`: rules relaxed for these requests (the list: `Emulator.warnings()`).
     """
 
     requests: int
@@ -36,10 +37,11 @@ class ApiStats(msgspec.Struct, frozen=True, kw_only=True):
     first_arrival: float | None
     last_arrival: float | None
     outcomes: dict[str, int]
+    warnings: int = 0
 
 
-def summarize(arrivals: Iterable[Arrival]) -> ApiStats:
-    """The statistics of `arrivals` (one API's, in time order)."""
+def summarize(arrivals: Iterable[Arrival], warnings: int = 0) -> ApiStats:
+    """The statistics of `arrivals` (one API's, in time order); `warnings`: their count."""
     arrived = sorted(arrivals, key=lambda arrival: arrival.time)
     delivered = [(a.time, a.targets) for a in arrived if a.outcome in _DELIVERED]
     outcomes: Counter[str] = Counter(a.outcome for a in arrived)
@@ -57,4 +59,5 @@ def summarize(arrivals: Iterable[Arrival]) -> ApiStats:
         first_arrival=arrived[0].time if arrived else None,
         last_arrival=arrived[-1].time if arrived else None,
         outcomes=dict(outcomes),
+        warnings=warnings,
     )

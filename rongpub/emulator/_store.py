@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import random
 
+from ._leniency import FidelityWarning
 from ._records import Arrival, Record
 from ._rules import Publish
 from ._stats import ApiStats, summarize
@@ -23,6 +24,8 @@ class Store:
         self.records: list[Record] = []
         #: Every publish request, whatever its answer, in arrival order.
         self.arrivals: list[Arrival] = []
+        #: Every relaxed rule, one per occurrence, in arrival order.
+        self.warnings: list[FidelityWarning] = []
 
     def record(
         self, now: float, app_key: str, publish: Publish, request_id: str | None
@@ -77,14 +80,17 @@ class Store:
 
     def stats(self, app_key: str | None = None) -> dict[str, ApiStats]:
         """Per-API statistics ("group", "chatroom") of the arrivals, optionally of one app."""
-        return {
-            api: summarize(
-                a for a in self.arrivals if a.api == api and app_key in (None, a.app_key)
-            )
-            for api in ("group", "chatroom")
-        }
+        return {api: self._summary(api, app_key) for api in ("group", "chatroom")}
+
+    def _summary(self, api: str, app_key: str | None) -> ApiStats:
+        def wanted(item: Arrival | FidelityWarning) -> bool:
+            return item.api == api and app_key in (None, item.app_key)
+
+        warnings = sum(1 for warning in self.warnings if wanted(warning))
+        return summarize((a for a in self.arrivals if wanted(a)), warnings)
 
     def clear(self) -> None:
-        """Forget every record and arrival."""
+        """Forget every record, arrival and warning."""
         self.records.clear()
         self.arrivals.clear()
+        self.warnings.clear()

@@ -18,6 +18,8 @@ GROUP = "/message/group/publish.json"
 CHATROOM = "/message/chatroom/publish.json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 TEXT = '{"content":"hello"}'
+#: Seconds since the epoch of the Timestamp `signed()` sends by default.
+SIGNED_AT = 1_585_127_132.438
 
 Fields = Mapping[str, str | Sequence[str]]
 

@@ -1,7 +1,9 @@
 """The official Python SDK (rc-server-sdk 3.2.0) against the CLI server, on loopback.
 
 It signs with seconds timestamps, renders bodies from templates in its own field order and
-does not URL-encode ids; the emulator must accept its group and chatroom sends.
+does not URL-encode ids; the emulator must accept its group and chatroom sends. Its publish
+calls take one group or chatroom each and no extraContent, so several groups, 10/11 chatrooms
+and extraContent are covered with the Node SDK (test_node_sdk.py).
 """
 
 from __future__ import annotations
@@ -66,3 +68,24 @@ def test_a_wrong_secret_is_refused_with_1004(server: EmulatorProcess) -> None:
     sdk = OfficialSDK("sdk-key", "not-the-secret", host_url=server.url)
     result = sdk.get_message().get_group().send("u1", "g1", "RC:TxtMsg", {"content": "x"})
     assert b'"code":1004' in result  # the SDK hands back raw bytes on HTTP errors
+
+
+def test_group_send_with_push_ext(sdk: OfficialSDK, server: EmulatorProcess) -> None:
+    # The SDK renders pushExt into the body unencoded; JSON without & or = survives that.
+    push_ext = '{"title":"T","pushConfigs":[{"HW":{"channelId":"c"}}]}'
+    group = sdk.get_message().get_group()
+    assert group.send("u1", "g1", "RC:TxtMsg", {"content": "x"}, push_ext=push_ext)["code"] == 200
+    assert server.messages(group="g1")[0].fields["pushExt"] == push_ext
+
+
+def test_a_forced_429_reaches_the_sdk(sdk: OfficialSDK, server: EmulatorProcess) -> None:
+    server.force_rate_limit(requests=1)
+    group = sdk.get_message().get_group()
+    assert b'"code":1008' in group.send("u1", "g1", "RC:TxtMsg", {"content": "x"})
+    assert group.send("u1", "g1", "RC:TxtMsg", {"content": "x"})["code"] == 200
+
+
+def test_the_sdks_sends_needed_no_relaxed_rule(sdk: OfficialSDK, server: EmulatorProcess) -> None:
+    sdk.get_message().get_group().send("u1", "g1", "RC:TxtMsg", {"content": "x"}, expansion=True)
+    sdk.get_message().get_chatroom().send("u1", "c1", "RC:TxtMsg", {"content": "x"})
+    assert server.warnings() == []

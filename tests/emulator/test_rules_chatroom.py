@@ -45,9 +45,9 @@ def test_more_than_ten_chatrooms_are_allowed(emulator: Emulator) -> None:
     ],
 )
 def test_invalid_chatroom_fields_are_1002(
-    emulator: Emulator, fields: dict[str, str | list[str]]
+    strict: Emulator, fields: dict[str, str | list[str]]
 ) -> None:
-    assert code(post(emulator, chatroom_form(**fields), CHATROOM)) == (400, 1002)
+    assert code(post(strict, chatroom_form(**fields), CHATROOM)) == (400, 1002)
 
 
 @pytest.mark.parametrize("priority", ["0", "1", "2", "3"])

@@ -75,9 +75,9 @@ def test_an_error_answer_has_code_and_error_message_naming_the_field(emulator: E
     ],
 )
 def test_invalid_ids_types_and_contents_are_1002(
-    emulator: Emulator, fields: dict[str, str | list[str]]
+    strict: Emulator, fields: dict[str, str | list[str]]
 ) -> None:
-    assert code(post(emulator, group_form(**fields))) == PARAM_ERROR
+    assert code(post(strict, group_form(**fields))) == PARAM_ERROR
 
 
 @pytest.mark.parametrize("missing", ["fromUserId", "toGroupId", "objectName", "content"])
@@ -93,8 +93,8 @@ def test_each_required_field_is_1002_when_missing(emulator: Emulator, missing: s
     "name", ["isIncludeSender", "isPersisted", "isMentioned", "contentAvailable"]
 )
 @pytest.mark.parametrize("value", ["2", "-1", "yes", ""])
-def test_int_flags_accept_only_0_or_1(emulator: Emulator, name: str, value: str) -> None:
-    assert code(post(emulator, group_form(**{name: value}))) == PARAM_ERROR
+def test_int_flags_accept_only_0_or_1(strict: Emulator, name: str, value: str) -> None:
+    assert code(post(strict, group_form(**{name: value}))) == PARAM_ERROR
 
 
 @pytest.mark.parametrize("name", ["isIncludeSender", "isPersisted", "contentAvailable"])
@@ -109,8 +109,8 @@ def test_booleans_read_true_or_false_in_any_case(emulator: Emulator, value: str)
 
 
 @pytest.mark.parametrize("name", ["expansion", "disablePush"])
-def test_booleans_reject_other_values(emulator: Emulator, name: str) -> None:
-    assert code(post(emulator, group_form(**{name: "1"}))) == PARAM_ERROR
+def test_booleans_reject_other_values(strict: Emulator, name: str) -> None:
+    assert code(post(strict, group_form(**{name: "1"}))) == PARAM_ERROR
 
 
 @pytest.mark.parametrize(
@@ -122,12 +122,16 @@ def test_booleans_reject_other_values(emulator: Emulator, name: str) -> None:
         {"pushExt": '{"title":"t"}'},
     ],
 )
-def test_single_group_fields_need_one_group_and_no_to_user_id(
-    emulator: Emulator, fields: dict[str, str]
+def test_single_group_fields_are_ignored_with_several_groups_or_to_user_id(
+    strict: Emulator, fields: dict[str, str]
 ) -> None:
-    assert code(post(emulator, group_form(**fields))) == OK
-    assert code(post(emulator, group_form(toGroupId=["g1", "g2"], **fields))) == PARAM_ERROR
-    assert code(post(emulator, group_form(toUserId="u2", **fields))) == PARAM_ERROR
+    # The document: "仅当 toGroupId 传入单个群组 ID 时有效" (takes effect only then): ignored,
+    # not refused, even under strict mode; the emulator notes it.
+    assert code(post(strict, group_form(**fields))) == OK
+    assert code(post(strict, group_form(toGroupId=["g1", "g2"], **fields))) == OK
+    assert code(post(strict, group_form(toUserId="u2", **fields))) == OK
+    assert {w.rule for w in strict.warnings()} == {"ignored-field"}
+    assert {w.field for w in strict.warnings()} == set(fields)
 
 
 def test_built_in_rc_types_are_allowed_and_custom_types_may_carry_any_content(
@@ -199,10 +203,12 @@ def test_mentioned_info_form_field_must_be_a_json_object(emulator: Emulator) -> 
     assert code(post(emulator, fields)) == PARAM_ERROR
 
 
-def test_extra_content_needs_expansion_true(emulator: Emulator) -> None:
-    assert code(post(emulator, group_form(extraContent='{"k":"v"}'))) == PARAM_ERROR
+def test_extra_content_without_expansion_true_is_ignored(strict: Emulator) -> None:
+    # "仅当 expansion 为 true 时有效": ignored (not even checked), not refused
+    assert code(post(strict, group_form(extraContent="not json"))) == OK
     fields = group_form(expansion="false", extraContent='{"k":"v"}')
-    assert code(post(emulator, fields)) == PARAM_ERROR
+    assert code(post(strict, fields)) == OK
+    assert [w.field for w in strict.warnings()] == ["extraContent", "extraContent"]
 
 
 def _extra(pairs: dict[str, object]) -> dict[str, str | Sequence[str]]:
@@ -220,9 +226,9 @@ def test_extra_content_limits(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("pairs", [{"bad key": "v"}, {"键": "v"}, {"": "v"}, {"k": 3}])
 def test_extra_content_keys_and_values_are_checked(
-    emulator: Emulator, pairs: dict[str, object]
+    strict: Emulator, pairs: dict[str, object]
 ) -> None:
-    assert code(post(emulator, _extra(pairs))) == PARAM_ERROR
+    assert code(post(strict, _extra(pairs))) == PARAM_ERROR
 
 
 @pytest.mark.parametrize("text", ["not json", '["k"]'])
@@ -270,8 +276,8 @@ def test_the_documents_push_ext_example_is_accepted(emulator: Emulator) -> None:
         {"pushConfigs": [{"HW": "hw-123"}]},
     ],
 )
-def test_malformed_push_ext_is_1002(emulator: Emulator, ext: object) -> None:
-    assert code(post(emulator, _push_ext(ext))) == PARAM_ERROR
+def test_malformed_push_ext_is_1002(strict: Emulator, ext: object) -> None:
+    assert code(post(strict, _push_ext(ext))) == PARAM_ERROR
 
 
 def test_push_ext_must_be_json(emulator: Emulator) -> None:

@@ -7,8 +7,7 @@ import h11
 import httpx
 import pytest
 
-from rongpub.emulator import Emulator, Faults, serve
-from rongpub.emulator import _server as server_module
+from rongpub.emulator import Emulator, Faults, ServerLimits, serve
 
 from .helpers import APPS, GROUP, encode, group_form, signed
 
@@ -162,10 +161,13 @@ async def test_malformed_http_is_answered_400() -> None:
         assert (await stream.receive()).startswith(b"HTTP/1.1 400 ")
 
 
-async def test_a_body_over_the_cap_is_answered_413(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server_module, "MAX_BODY_BYTES", 100)
+async def test_a_body_over_the_cap_is_answered_413() -> None:
     emulator = Emulator(APPS)
-    async with serve(emulator) as server, httpx.AsyncClient(base_url=server.url) as client:
+    limits = ServerLimits(max_body_bytes=100)
+    async with (
+        serve(emulator, limits=limits) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
         response = await client.post(GROUP, content=b"x" * 500, headers=signed())
     assert response.status_code == 413
     assert response.json()["code"] == 1508
