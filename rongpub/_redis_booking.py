@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -65,6 +66,7 @@ from redis.exceptions import RedisError
 from ._exceptions import LimiterUnavailableError
 from ._limiter import Departure, Limiter, Quota
 from ._redis_clock import Due, RedisClock
+from ._redis_ledger import Entry, Ledger
 from ._redis_store import Booking, QuotaKeys, Redated
 
 __all__ = ["Booker", "Clock", "Crowding", "Held", "RedisDeparture", "Sleep", "Store"]
@@ -94,7 +96,19 @@ class Store(Protocol):
         share: int,
         slack: float,
         late: str | None = None,
+        epoch: str = "",
+        floor: int = 0,
     ) -> Booking: ...
+
+    async def restore(
+        self,
+        keys: QuotaKeys,
+        quota: Quota,
+        entries: list[tuple[str, int]],
+        *,
+        slack: float,
+        epoch: str = "",
+    ) -> tuple[str, bool]: ...
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> float: ...
 
@@ -167,6 +181,11 @@ class Booker:
         self._redis_clock = RedisClock()
         self._reported = False  # whether any departure was reported: then wake `lead` early
         self._reports: set[asyncio.Task[None]] = set()
+        self._ledgers: dict[str, Ledger] = {}  # per log key: this process's bookings
+        self._epochs: dict[str, str] = {}  # per log key: the epoch booked under
+        self._registering: dict[str, anyio.Lock] = {}
+        #: Entries registered again after Redis lost the log or after an outage (for tests).
+        self.reregistered = 0
         #: Sends that came too late for their booking and left at once, counted from then, or
         #: booked again (the quota was paused); sends written late (reported to Redis) and
         #: bookings late sends moved later; reads of Redis's clock (for benchmarks).
@@ -190,17 +209,21 @@ class Booker:
         self._reported = True
         while True:
             await self._wait_for(keys, held)
-            moved = None if self._crowding is None else self._crowding.take(held.member)
+            moved = self._ledger(keys, quota).take_move(held.member)
+            if moved is None and self._crowding is not None:
+                moved = self._crowding.take(held.member)
             if moved is not None:
                 held = Held(held.member, held.cost, moved)
                 self.crowded += 1
                 continue
             if self._lateness(held) <= self._slack:
+                self._ledger(keys, quota).move(held.member, held.instant, left=True)
                 return held
             now = await self._redate(keys, quota, held, written=None)
             if now is not None:
                 self.moved += 1
                 await self._wait_for(keys, now)  # never before its instant
+                self._ledger(keys, quota).move(held.member, now.instant, left=True)
                 return now
             held = await self._book(keys, quota, held.cost, 0.0, late=held.member)
             self.rebooked += 1
@@ -264,6 +287,7 @@ class Booker:
             raise
         if redated.instant is None:
             return None
+        self._ledger(keys, quota).move(held.member, redated.instant)
         return Held(held.member, held.cost, redated.instant)
 
     def _lateness(self, held: Held) -> float:
@@ -276,25 +300,15 @@ class Booker:
         """Book `cost` units (giving the `late` booking back in the same call; see
         `RedisStore.reserve`) and sleep until `early` seconds before their instant."""
         member = self._store.new_member(cost)
-        interval = self._interval
-        if interval is None:  # the in-process limiter's pacing
-            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
-        reserve = partial(
-            self._store.reserve,
-            keys,
-            quota,
-            member,
-            interval=interval,
-            share=self._share,
-            slack=self._slack,
-            late=late,
-        )
         try:
             if self._crowding is not None and not self._crowding.watching(keys.moved):
                 await self.call(partial(self._crowding.watch, keys.moved))
-            asked = self._clock()
-            booking = await self.call(reserve)
-            self._redis_clock.observe(booking.now, asked, self._clock())
+            booking = await self._reserve(keys, quota, member, late=late)
+            while booking.stale:  # Redis lost the log: count what this process holds first
+                await self._register_again(keys, quota, booking.epoch)
+                booking = await self._reserve(keys, quota, member, late=late)
+            self._epochs[keys.log] = booking.epoch
+            self._ledger(keys, quota).book(member, cost, booking.instant)
             held = Held(booking.member, cost, booking.instant)
             await self._sleep(max(0.0, self._due(held).latest - early - self._clock()))
         except LimiterUnavailableError:
@@ -326,8 +340,112 @@ class Booker:
     def _due(self, held: Held) -> Due:
         return self._redis_clock.due(held.instant)
 
+    async def _reserve(
+        self, keys: QuotaKeys, quota: Quota, member: str, *, late: str | None = None, floor: int = 0
+    ) -> Booking:
+        """One reservation under the epoch last booked under (see `RedisStore.reserve`)."""
+        interval = self._interval
+        if interval is None:  # the in-process limiter's pacing
+            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
+        reserve = partial(
+            self._store.reserve,
+            keys,
+            quota,
+            member,
+            interval=interval,
+            share=self._share,
+            slack=self._slack,
+            late=late,
+            epoch=self._epochs.get(keys.log, ""),
+            floor=floor,
+        )
+        asked = self._clock()
+        booking = await self.call(reserve)
+        self._redis_clock.observe(booking.now, asked, self._clock())
+        return booking
+
+    def _ledger(self, keys: QuotaKeys, quota: Quota) -> Ledger:
+        ledger = self._ledgers.get(keys.log)
+        if ledger is None:
+            width = round((quota.window + quota.margin + self._slack) * 1_000_000)
+            ledger = self._ledgers[keys.log] = Ledger(width)
+        return ledger
+
+    async def _register_again(self, keys: QuotaKeys, quota: Quota, epoch: str) -> None:
+        """The log's epoch is now `epoch` (Redis lost the log): register this process's
+        bookings in it, once per epoch however many tasks noticed: those that left or leave
+        now where they are, then those held for later where they fit, from their instants on
+        (each send then waits for its new instant). Stops early if the epoch changes again."""
+        lock = self._registering.setdefault(keys.log, anyio.Lock())
+        async with lock:
+            if self._epochs.get(keys.log) == epoch:
+                return  # another task did it
+            ledger = self._ledger(keys, quota)
+            due, ahead = ledger.split(self._redis_clock.latest_instant(self._clock()))
+            if not await self._restore(keys, quota, due, epoch):
+                return
+            self._epochs[keys.log] = epoch
+            for entry in ahead:
+                booking = await self._reserve(keys, quota, entry.member, floor=entry.instant)
+                if booking.stale:
+                    return
+                if booking.instant != entry.instant:
+                    ledger.placed(entry.member, booking.instant)
+            self.reregistered += len(due) + len(ahead)
+
+    async def _restore(self, keys: QuotaKeys, quota: Quota, due: list[Entry], epoch: str) -> bool:
+        entries = [(entry.member, entry.instant) for entry in due]
+        restore = partial(self._store.restore, keys, quota, entries, slack=self._slack, epoch=epoch)
+        return (await self.call(restore))[1]
+
+    def outstanding(self, keys: QuotaKeys, quota: Quota) -> list[tuple[float, int]]:
+        """This process's bookings of `quota` that still share a window with now, held or
+        left: (local instant in seconds, units), for a fallback limiter to count."""
+        if self._redis_clock.spread == math.inf:  # Redis never answered: nothing was booked
+            return []
+        entries = self._ledger(keys, quota).entries(self._redis_clock.latest_instant(self._clock()))
+        return [(self._due(Held(e.member, e.cost, e.instant)).latest, e.cost) for e in entries]
+
+    async def hand_over(
+        self, keys: QuotaKeys, quota: Quota, sends: list[tuple[float, int]]
+    ) -> None:
+        """Redis answers again: count `sends` ((local instant in seconds, units) that a
+        fallback let go or granted meanwhile) in the log, before anything new is booked."""
+        ledger = self._ledger(keys, quota)
+        for local, cost in sends:
+            member = self._store.new_member(cost)
+            ledger.book(member, cost, self._redis_clock.latest_instant(local))
+            ledger.move(member, self._redis_clock.latest_instant(local), left=True)
+        while True:
+            epoch = self._epochs.get(keys.log, "")
+            due, _ = ledger.split(self._redis_clock.latest_instant(self._clock()))
+            restore = partial(
+                self._store.restore,
+                keys,
+                quota,
+                [(e.member, e.instant) for e in due],
+                slack=self._slack,
+                epoch=epoch,
+            )
+            fresh, registered = await self.call(restore)
+            if registered:
+                self._epochs[keys.log] = fresh
+                self.reregistered += len(sends)
+                return
+            await self._register_again(keys, quota, fresh)
+
+    def clock(self) -> float:
+        """Local monotonic seconds, as this booker reads them."""
+        return self._clock()
+
+    async def probe(self, keys: QuotaKeys) -> None:
+        """One real command (Redis's clock, which also tightens its mapping): returns only
+        if Redis answered within the timeout."""
+        await self._read_redis_clock(keys)
+
     async def _give_back(self, keys: QuotaKeys, *members: str) -> None:
         # Shielded: the task is being cancelled, and the units must not stay booked.
+        self._ledgers.get(keys.log, Ledger(0)).drop(*members)
         with (
             anyio.CancelScope(shield=True),
             anyio.move_on_after(self._timeout),

@@ -26,13 +26,19 @@ instant before the pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
-If Redis cannot be reached the limiter fails closed (`LimiterUnavailableError`) unless a
-`fallback` limiter is given, which then keeps the quota inside this process, with a warning.
+If Redis cannot be reached (or does not answer within `timeout`) the limiter fails closed
+(`LimiterUnavailableError`) unless a `fallback` limiter is given, which then keeps the quota
+inside this process, with a warning; `fallback="local"` starts from this process's bookings
+still in the window and hands what it let go back to Redis when Redis answers again. A Redis
+that lost the log (restarted empty) is noticed by the log's epoch: each process registers the
+bookings it holds again before booking anything new. See docs/redis-faults.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Final
 
 import anyio
@@ -47,11 +53,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
-from ._limiter import Departure, Quota
+from ._limiter import Departure, Limiter, Quota
 from ._redis_booking import Booker, Clock, RedisDeparture, Sleep
 from ._redis_moves import Moves
-from ._redis_outage import Fallback, Outage
+from ._redis_outage import Fallback, Outage, Route, resolve
 from ._redis_store import QuotaKeys, RedisStore, quota_keys
+from ._sliding_log import DEFAULT_LEAD as LOCAL_LEAD
+from ._sliding_log import SlidingWindowLimiter
 
 __all__ = ["RedisLimiter"]
 
@@ -134,7 +142,7 @@ class RedisLimiter:
             clock=clock,
             sleep=sleep,
         )
-        self._outage = Outage(fallback, retry_interval)
+        self._outage = Outage(resolve(fallback, partial(_local, clock, sleep)), retry_interval)
         self._namespace = namespace
         self._keys: dict[Quota, QuotaKeys] = {}
         self._owned_client: Redis | None = None
@@ -188,12 +196,18 @@ class RedisLimiter:
         _require_asyncio()
         if not 1 <= cost <= quota.limit:
             raise InvalidRequestError("cost", f"must be between 1 and {quota.limit}")
-        fallback = self._outage.serving()
-        if fallback is None:
-            try:
-                return await self._acquire_shared(quota, cost)
-            except LimiterUnavailableError as exc:
-                fallback = self._outage.begin(exc)
+        route = self._outage.route()
+        if route is Route.DOWN:
+            return await self._serving().acquire(quota, cost)
+        try:
+            if route is Route.PROBE:
+                await self._recover(quota)
+            return await self._acquire_shared(quota, cost)
+        except LimiterUnavailableError as exc:
+            fallback = self._begin(exc)
+        finally:
+            if route is Route.PROBE:
+                self._outage.probed()
         return await fallback.acquire(quota, cost)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
@@ -201,15 +215,20 @@ class RedisLimiter:
         clock (`None`: one window plus margin)."""
         _require_asyncio()
         length = quota.window + quota.margin if seconds is None else seconds
-        fallback = self._outage.serving()
-        if fallback is None:
-            try:
-                await self._booker.pause(self._keys_for(quota), length)
-            except LimiterUnavailableError as exc:
-                fallback = self._outage.begin(exc)
-            else:
-                self._outage.end()
-                return
+        route = self._outage.route()
+        if route is Route.DOWN:
+            await self._outage.serving().pause(quota, seconds)
+            return
+        try:
+            if route is Route.PROBE:
+                await self._recover(quota)
+            await self._booker.pause(self._keys_for(quota), length)
+            return
+        except LimiterUnavailableError as exc:
+            fallback = self._begin(exc)
+        finally:
+            if route is Route.PROBE:
+                self._outage.probed()
         await fallback.pause(quota, seconds)
 
     async def aclose(self) -> None:
@@ -228,14 +247,88 @@ class RedisLimiter:
     async def _acquire_shared(self, quota: Quota, cost: int) -> RedisDeparture:
         keys = self._keys_for(quota)
         held = await self._booker.acquire(keys, quota, cost)
+        return RedisDeparture(self._booker, keys, quota, held, self._begin)
+
+    def _serving(self) -> Limiter:
+        """The fallback while Redis is down (`LimiterUnavailableError` without one); a
+        local one reports its grants to Redis if Redis answered again meanwhile."""
+        fallback = self._outage.serving()
+        if isinstance(fallback, SlidingWindowLimiter):
+            return _Reporting(fallback, self._report)
+        return fallback
+
+    async def _report(self, quota: Quota, cost: int) -> None:
+        """The local fallback just granted `cost` units of `quota`: if Redis answers again
+        (or is being tried), count them there too, since the hand-over may have missed them."""
+        if self._outage.down and not self._outage.probing:
+            return
+        sends = [(self._booker.clock() + LOCAL_LEAD, cost)]
+        try:
+            await self._booker.hand_over(self._keys_for(quota), quota, sends)
+        except LimiterUnavailableError as exc:
+            self._begin(exc)
+
+    def _begin(self, exc: LimiterUnavailableError) -> Limiter:
+        """Redis failed: the fallback (or `exc` raised). A local fallback starts from this
+        process's bookings that still share a window with now, held or left."""
+        first = not self._outage.down
+        fallback = self._outage.begin(exc)
+        if isinstance(fallback, SlidingWindowLimiter):
+            if first:
+                for quota, keys in self._keys.items():
+                    fallback.count(quota, self._booker.outstanding(keys, quota))
+            return _Reporting(fallback, self._report)
+        return fallback
+
+    async def _recover(self, quota: Quota) -> None:
+        """Redis may be back: ask it one real command; if it answers, register in it what a
+        local fallback let go meanwhile, then end the outage (`LimiterUnavailableError` if
+        any call fails: the outage goes on)."""
+        await self._booker.probe(self._keys_for(quota))
+        local = self._outage.fallback
+        if isinstance(local, SlidingWindowLimiter):
+            for each, keys in list(self._keys.items()):
+                await self._booker.hand_over(keys, each, local.recent(each))
         self._outage.end()
-        return RedisDeparture(self._booker, keys, quota, held, self._outage.begin)
 
     def _keys_for(self, quota: Quota) -> QuotaKeys:
         keys = self._keys.get(quota)
         if keys is None:
             keys = self._keys[quota] = quota_keys(self._namespace, quota)
         return keys
+
+
+class _Reporting:
+    """The local fallback, telling `report(quota, cost)` of each grant."""
+
+    def __init__(
+        self, local: SlidingWindowLimiter, report: Callable[[Quota, int], Awaitable[None]]
+    ) -> None:
+        self._local = local
+        self._report = report
+
+    async def acquire(self, quota: Quota, cost: int) -> Departure | None:
+        departure = await self._local.acquire(quota, cost)
+        await self._report(quota, cost)
+        return departure
+
+    async def pause(self, quota: Quota, seconds: float | None) -> None:
+        await self._local.pause(quota, seconds)
+
+    async def aclose(self) -> None:
+        """The local limiter is closed by its `RedisLimiter`."""
+
+
+def _local(clock: Clock, sleep: Sleep) -> SlidingWindowLimiter:
+    """The in-process limiter for `fallback="local"`, on the limiter's clock (its own
+    defaults unless a test injected a clock)."""
+    if clock is anyio.current_time and sleep is anyio.sleep:
+        return SlidingWindowLimiter()
+
+    async def sleeping(seconds: float) -> None:
+        await sleep(seconds)
+
+    return SlidingWindowLimiter(clock=clock, sleep=sleeping)
 
 
 def _on_asyncio() -> bool:
