@@ -434,10 +434,6 @@ class Booker:
                 return
             await self._register_again(keys, quota, fresh)
 
-    def clock(self) -> float:
-        """Local monotonic seconds, as this booker reads them."""
-        return self._clock()
-
     async def probe(self, keys: QuotaKeys) -> None:
         """One real command (Redis's clock, which also tightens its mapping): returns only
         if Redis answered within the timeout."""

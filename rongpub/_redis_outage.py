@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Callable
 from typing import Literal
 
+import anyio
+
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
 from ._limiter import Limiter
 
@@ -55,6 +57,7 @@ class Outage:
         self._clock = clock
         self._down_until: float | None = None  # monotonic seconds; None while Redis answers
         self._probing = False
+        self._probed = anyio.Event()
         self._error: LimiterUnavailableError | None = None
 
     @property
@@ -75,11 +78,19 @@ class Outage:
         if self._probing or self._clock() < self._down_until:
             return Route.DOWN
         self._probing = True
+        self._probed = anyio.Event()
         return Route.PROBE
 
     def probed(self) -> None:
         """The probe is over, whatever its result."""
         self._probing = False
+        self._probed.set()
+
+    async def settled(self) -> bool:
+        """Wait for a probe under way to end; whether Redis is down."""
+        if self._probing:
+            await self._probed.wait()
+        return self.down
 
     def serving(self) -> Limiter:
         """The fallback while Redis is down; without one, `LimiterUnavailableError` at once."""

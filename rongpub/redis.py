@@ -37,7 +37,6 @@ bookings it holds again before booking anything new. See docs/redis-faults.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Final
 
@@ -58,7 +57,6 @@ from ._redis_booking import Booker, Clock, RedisDeparture, Sleep
 from ._redis_moves import Moves
 from ._redis_outage import Fallback, Outage, Route, resolve
 from ._redis_store import QuotaKeys, RedisStore, quota_keys
-from ._sliding_log import DEFAULT_LEAD as LOCAL_LEAD
 from ._sliding_log import SlidingWindowLimiter
 
 __all__ = ["RedisLimiter"]
@@ -254,19 +252,8 @@ class RedisLimiter:
         local one reports its grants to Redis if Redis answered again meanwhile."""
         fallback = self._outage.serving()
         if isinstance(fallback, SlidingWindowLimiter):
-            return _Reporting(fallback, self._report)
+            return _Interim(fallback, self)
         return fallback
-
-    async def _report(self, quota: Quota, cost: int) -> None:
-        """The local fallback just granted `cost` units of `quota`: if Redis answers again
-        (or is being tried), count them there too, since the hand-over may have missed them."""
-        if self._outage.down and not self._outage.probing:
-            return
-        sends = [(self._booker.clock() + LOCAL_LEAD, cost)]
-        try:
-            await self._booker.hand_over(self._keys_for(quota), quota, sends)
-        except LimiterUnavailableError as exc:
-            self._begin(exc)
 
     def _begin(self, exc: LimiterUnavailableError) -> Limiter:
         """Redis failed: the fallback (or `exc` raised). A local fallback starts from this
@@ -277,7 +264,7 @@ class RedisLimiter:
             if first:
                 for quota, keys in self._keys.items():
                     fallback.count(quota, self._booker.outstanding(keys, quota))
-            return _Reporting(fallback, self._report)
+            return _Interim(fallback, self)
         return fallback
 
     async def _recover(self, quota: Quota) -> None:
@@ -298,19 +285,20 @@ class RedisLimiter:
         return keys
 
 
-class _Reporting:
-    """The local fallback, telling `report(quota, cost)` of each grant."""
+class _Interim:
+    """The local fallback while Redis is down. A grant made once Redis answers again (the
+    task waited in the local queue) is dropped unused, and the units are booked in Redis
+    instead: the local log knows nothing of what Redis booked since."""
 
-    def __init__(
-        self, local: SlidingWindowLimiter, report: Callable[[Quota, int], Awaitable[None]]
-    ) -> None:
+    def __init__(self, local: SlidingWindowLimiter, shared: RedisLimiter) -> None:
         self._local = local
-        self._report = report
+        self._shared = shared
 
     async def acquire(self, quota: Quota, cost: int) -> Departure | None:
         departure = await self._local.acquire(quota, cost)
-        await self._report(quota, cost)
-        return departure
+        if await self._shared._outage.settled():
+            return departure
+        return await self._shared.acquire(quota, cost)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         await self._local.pause(quota, seconds)
