@@ -58,18 +58,19 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import anyio
 from redis.exceptions import RedisError
 
 from ._exceptions import LimiterUnavailableError
-from ._limiter import Departure, Limiter, Quota
+from ._limiter import Quota
 from ._redis_clock import Due, RedisClock
 from ._redis_ledger import Entry, Ledger
-from ._redis_store import Booking, QuotaKeys, Redated
+from ._redis_protocols import Crowding, Store
+from ._redis_store import Booking, QuotaKeys
 
-__all__ = ["Booker", "Clock", "Crowding", "Held", "RedisDeparture", "Sleep", "Store"]
+__all__ = ["Booker", "Clock", "Crowding", "Held", "Sleep", "Store"]
 
 #: Seconds kept between two bookings of one quota at most. Bookings are acted on by many
 #: processes whose timers wake late independently, so they keep the in-process limiter's
@@ -79,58 +80,6 @@ MAX_INTERVAL = 0.005
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
-
-
-class Store(Protocol):
-    """The calls a `Booker` makes (`RedisStore`; a fake in unit tests)."""
-
-    def new_member(self, cost: int) -> str: ...
-
-    async def reserve(
-        self,
-        keys: QuotaKeys,
-        quota: Quota,
-        member: str,
-        *,
-        interval: float,
-        share: int,
-        slack: float,
-        late: str | None = None,
-        epoch: str = "",
-        floor: int = 0,
-    ) -> Booking: ...
-
-    async def restore(
-        self,
-        keys: QuotaKeys,
-        quota: Quota,
-        entries: list[tuple[str, int]],
-        *,
-        slack: float,
-        epoch: str = "",
-    ) -> tuple[str, bool]: ...
-
-    async def pause(self, keys: QuotaKeys, seconds: float) -> float: ...
-
-    async def give_back(self, keys: QuotaKeys, *members: str) -> None: ...
-
-    async def redate(
-        self, keys: QuotaKeys, quota: Quota, member: str, *, written: int | None, slack: float
-    ) -> Redated: ...
-
-    async def time(self, keys: QuotaKeys) -> int: ...
-
-
-class Crowding(Protocol):
-    """Where a `Booker` hears of its bookings moved later by a late send (`Moves`)."""
-
-    async def watch(self, channel: str) -> None: ...
-
-    def watching(self, channel: str) -> bool: ...
-
-    def take(self, member: str) -> int | None: ...
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -448,53 +397,3 @@ class Booker:
             contextlib.suppress(RedisError, OSError),
         ):
             await self._store.give_back(keys, *members)
-
-
-class RedisDeparture:
-    """Units booked in Redis for one send; `leaving()` lets them go on their instant.
-
-    If Redis fails while the send books again, `outage(exc)` names the limiter to fall back
-    to (or raises `exc`), and the send takes its units there instead.
-    """
-
-    __slots__ = ("_booker", "_fallback", "_held", "_keys", "_outage", "_quota", "_sent")
-
-    def __init__(
-        self,
-        booker: Booker,
-        keys: QuotaKeys,
-        quota: Quota,
-        held: Held,
-        outage: Callable[[LimiterUnavailableError], Limiter],
-    ) -> None:
-        self._booker: Booker | None = booker
-        self._keys = keys
-        self._quota = quota
-        self._held = held
-        self._outage = outage
-        self._fallback: Departure | None = None
-        self._sent: tuple[Booker, Held] | None = None  # the booking the send left on
-
-    async def leaving(self) -> None:
-        """The request is about to be written: wait for its instant (see `Booker.depart`);
-        later calls do nothing."""
-        booker, self._booker = self._booker, None
-        if booker is None:
-            return
-        try:
-            self._sent = booker, await booker.depart(self._keys, self._quota, self._held)
-        except LimiterUnavailableError as exc:
-            fallback = self._outage(exc)
-            self._fallback = await fallback.acquire(self._quota, self._held.cost)
-            if self._fallback is not None:
-                await self._fallback.leaving()
-
-    def left(self) -> None:
-        """The request has been written: a write later than the slack is reported to Redis
-        (`Booker.written`); a fallback limiter's departure is told."""
-        if self._sent is not None:
-            booker, held = self._sent
-            self._sent = None
-            booker.written(self._keys, self._quota, held)
-        if self._fallback is not None:
-            self._fallback.left()

@@ -53,7 +53,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
 from ._limiter import Departure, Limiter, Quota
-from ._redis_booking import Booker, Clock, RedisDeparture, Sleep
+from ._redis_booking import Booker, Clock, Sleep
+from ._redis_departure import RedisDeparture
 from ._redis_moves import Moves
 from ._redis_outage import Fallback, Outage, Route, resolve
 from ._redis_store import QuotaKeys, RedisStore, quota_keys

@@ -20,8 +20,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rongpub import LimiterUnavailableError, Quota
 from rongpub._limiter import Limiter
-from rongpub._redis_booking import Booker, Crowding, RedisDeparture
+from rongpub._redis_booking import Booker, Crowding
 from rongpub._redis_clock import RedisClock
+from rongpub._redis_departure import RedisDeparture
 from rongpub._redis_store import Booking, QuotaKeys, Redated, quota_keys
 from rongpub.redis import RedisLimiter
 

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from rongpub import Quota
-from rongpub._redis_booking import RedisDeparture
+from rongpub._redis_departure import RedisDeparture
 from rongpub._redis_store import quota_keys
 from rongpub.redis import RedisLimiter
 
