@@ -90,10 +90,13 @@ class RedisLimiter:
 
     `client`: a `redis.asyncio.Redis` or `RedisCluster` (redis-py 5+); it stays the caller's.
     `fallback`: what serves while Redis is unreachable, with a warning once per outage:
-    a `Limiter`, or "local" for the in-process sliding-window limiter; `None` (default)
-    fails closed with `LimiterUnavailableError`.
-    `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
-    serves before Redis is tried again. `namespace`: prefix of every key.
+    a `Limiter`, or "local" for the in-process sliding-window limiter, which starts from this
+    process's bookings in the window and hands its sends back to Redis when it answers (the
+    quota is then kept per process: N processes may send N times it); `None` (default)
+    fails closed with `LimiterUnavailableError`. See docs/redis-faults.md.
+    `timeout`: seconds one Redis call may take (a hung Redis is an outage after it).
+    `retry_interval`: seconds after a failure during which Redis is not asked; then one
+    acquisition probes it. `namespace`: prefix of every key.
     `interval`: least seconds between two bookings of a quota at different instants (default
     `None`: half the mean interval per unit, at most 5 ms; 0 = no pacing). `share`: most
     bookings that may share one instant (see `DEFAULT_SHARE`).
