@@ -257,7 +257,7 @@ class Booker:
                 await self._register_again(keys, quota, booking.epoch)
                 booking = await self._reserve(keys, quota, member, late=late)
             self._epochs[keys.log] = booking.epoch
-            self._ledger(keys, quota).book(member, cost, booking.instant)
+            self._ledger(keys, quota).book(member, cost, booking.instant, now=booking.now)
             held = Held(booking.member, cost, booking.instant)
             await self._sleep(max(0.0, self._due(held).latest - early - self._clock()))
         except LimiterUnavailableError:
@@ -361,9 +361,10 @@ class Booker:
         """Redis answers again: count `sends` ((local instant in seconds, units) that a
         fallback let go or granted meanwhile) in the log, before anything new is booked."""
         ledger = self._ledger(keys, quota)
+        now = self._redis_clock.latest_instant(self._clock())
         for local, cost in sends:
             member = self._store.new_member(cost)
-            ledger.book(member, cost, self._redis_clock.latest_instant(local))
+            ledger.book(member, cost, self._redis_clock.latest_instant(local), now=now)
             ledger.move(member, self._redis_clock.latest_instant(local), left=True)
         while True:
             epoch = self._epochs.get(keys.log, "")

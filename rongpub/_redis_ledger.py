@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 __all__ = ["Entry", "Ledger"]
 
+_PRUNE = 64
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -37,10 +39,19 @@ class Ledger:
         self.width = width
         self._entries: dict[str, Entry] = {}
         self._moves: dict[str, int] = {}  # held bookings placed anew when registered again
+        self._prune_at = _PRUNE  # entries kept before old ones are looked for again
 
-    def book(self, member: str, cost: int, instant: int) -> None:
-        """`member` was booked at `instant`."""
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def book(self, member: str, cost: int, instant: int, *, now: int) -> None:
+        """`member` was booked at `instant` when Redis's clock read `now` (microseconds);
+        entries that no longer share a window with `now` are forgotten now and then (each
+        time the ledger doubled), so it stays the size of a few windows' bookings."""
         self._entries[member] = Entry(member, cost, instant)
+        if len(self._entries) >= self._prune_at:
+            self.entries(now)
+            self._prune_at = max(_PRUNE, 2 * len(self._entries))
 
     def move(self, member: str, instant: int, *, left: bool = False) -> None:
         """`member` now counts from `instant` (moved, re-dated, or its send `left` there)."""
