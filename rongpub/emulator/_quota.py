@@ -91,7 +91,7 @@ def worst_window(events: Sequence[tuple[float, int]]) -> int:
     worst = total = start = 0
     for time, weight in events:
         total += weight
-        while events[start][0] <= time - _SECOND:
+        while events[start][0] + _SECOND <= time:  # as [t, t + 1) holds it, in floats
             total -= events[start][1]
             start += 1
         worst = max(worst, total)
