@@ -56,7 +56,6 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
@@ -66,8 +65,8 @@ from redis.exceptions import RedisError
 from ._exceptions import LimiterUnavailableError
 from ._limiter import Quota
 from ._redis_clock import Due, RedisClock
-from ._redis_ledger import Entry, Ledger
-from ._redis_protocols import Crowding, Store
+from ._redis_ledger import Entry, Ledgers
+from ._redis_protocols import Crowding, Held, Store
 from ._redis_store import Booking, QuotaKeys
 
 __all__ = ["Booker", "Clock", "Crowding", "Held", "Sleep", "Store"]
@@ -80,16 +79,6 @@ MAX_INTERVAL = 0.005
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Held:
-    """A booking this process holds: its log `member`, `cost` units, and the `instant` they
-    may leave (Redis time, microseconds)."""
-
-    member: str
-    cost: int
-    instant: int
 
 
 class Booker:
@@ -130,9 +119,9 @@ class Booker:
         self._redis_clock = RedisClock()
         self._reported = False  # whether any departure was reported: then wake `lead` early
         self._reports: set[asyncio.Task[None]] = set()
-        self._ledgers: dict[str, Ledger] = {}  # per log key: this process's bookings
-        self._epochs: dict[str, str] = {}  # per log key: the epoch booked under
-        self._registering: dict[str, anyio.Lock] = {}
+        self._ledgers = Ledgers(slack)  # this process's bookings, per quota
+        self._epochs = self._ledgers.epochs
+        self._quotas: dict[str, tuple[QuotaKeys, Quota]] = {}  # per moves channel
         #: Entries registered again after Redis lost the log or after an outage (for tests).
         self.reregistered = 0
         #: Sends that came too late for their booking and left at once, counted from then, or
@@ -158,7 +147,7 @@ class Booker:
         self._reported = True
         while True:
             await self._wait_for(keys, held)
-            moved = self._ledger(keys, quota).take_move(held.member)
+            moved = self._ledgers.of(keys, quota).take_move(held.member)
             if moved is None and self._crowding is not None:
                 moved = self._crowding.take(held.member)
             if moved is not None:
@@ -166,13 +155,13 @@ class Booker:
                 self.crowded += 1
                 continue
             if self._lateness(held) <= self._slack:
-                self._ledger(keys, quota).move(held.member, held.instant, left=True)
+                self._ledgers.of(keys, quota).move(held.member, held.instant, left=True)
                 return held
             now = await self._redate(keys, quota, held, written=None)
             if now is not None:
                 self.moved += 1
                 await self._wait_for(keys, now)  # never before its instant
-                self._ledger(keys, quota).move(held.member, now.instant, left=True)
+                self._ledgers.of(keys, quota).move(held.member, now.instant, left=True)
                 return now
             held = await self._book(keys, quota, held.cost, 0.0, late=held.member)
             self.rebooked += 1
@@ -236,7 +225,7 @@ class Booker:
             raise
         if redated.instant is None:
             return None
-        self._ledger(keys, quota).move(held.member, redated.instant)
+        self._ledgers.of(keys, quota).move(held.member, redated.instant)
         return Held(held.member, held.cost, redated.instant)
 
     def _lateness(self, held: Held) -> float:
@@ -251,13 +240,14 @@ class Booker:
         member = self._store.new_member(cost)
         try:
             if self._crowding is not None and not self._crowding.watching(keys.moved):
+                self._quotas[keys.moved] = keys, quota
                 await self.call(partial(self._crowding.watch, keys.moved))
             booking = await self._reserve(keys, quota, member, late=late)
             while booking.stale:  # Redis lost the log: count what this process holds first
                 await self._register_again(keys, quota, booking.epoch)
                 booking = await self._reserve(keys, quota, member, late=late)
             self._epochs[keys.log] = booking.epoch
-            self._ledger(keys, quota).book(member, cost, booking.instant, now=booking.now)
+            self._ledgers.of(keys, quota).book(member, cost, booking.instant, now=booking.now)
             held = Held(booking.member, cost, booking.instant)
             await self._sleep(max(0.0, self._due(held).latest - early - self._clock()))
         except LimiterUnavailableError:
@@ -313,25 +303,17 @@ class Booker:
         self._redis_clock.observe(booking.now, asked, self._clock())
         return booking
 
-    def _ledger(self, keys: QuotaKeys, quota: Quota) -> Ledger:
-        ledger = self._ledgers.get(keys.log)
-        if ledger is None:
-            width = round((quota.window + quota.margin + self._slack) * 1_000_000)
-            ledger = self._ledgers[keys.log] = Ledger(width)
-        return ledger
-
     async def _register_again(self, keys: QuotaKeys, quota: Quota, epoch: str) -> None:
         """The log's epoch is now `epoch` (Redis lost the log): register this process's
         bookings in it, once per epoch however many tasks noticed: those that left or leave
         now where they are, then those held for later where they fit, from their instants on
         (each send then waits for its new instant). Stops early if the epoch changes again."""
-        lock = self._registering.setdefault(keys.log, anyio.Lock())
-        async with lock:
+        async with self._ledgers.lock(keys):
             if self._epochs.get(keys.log) == epoch:
                 return  # another task did it
-            ledger = self._ledger(keys, quota)
+            ledger = self._ledgers.of(keys, quota)
             due, ahead = ledger.split(self._redis_clock.latest_instant(self._clock()))
-            if not await self._restore(keys, quota, due, epoch):
+            if not (await self._restore(keys, quota, due, epoch))[1]:
                 return
             self._epochs[keys.log] = epoch
             for entry in ahead:
@@ -342,17 +324,22 @@ class Booker:
                     ledger.placed(entry.member, booking.instant)
             self.reregistered += len(due) + len(ahead)
 
-    async def _restore(self, keys: QuotaKeys, quota: Quota, due: list[Entry], epoch: str) -> bool:
+    async def _restore(
+        self, keys: QuotaKeys, quota: Quota, due: list[Entry], epoch: str
+    ) -> tuple[str, bool]:
+        """Count `due` where they are, under `epoch`; the log's epoch and whether it was."""
         entries = [(entry.member, entry.instant) for entry in due]
         restore = partial(self._store.restore, keys, quota, entries, slack=self._slack, epoch=epoch)
-        return (await self.call(restore))[1]
+        return await self.call(restore)
 
     def outstanding(self, keys: QuotaKeys, quota: Quota) -> list[tuple[float, int]]:
         """This process's bookings of `quota` that still share a window with now, held or
         left: (local instant in seconds, units), for a fallback limiter to count."""
         if self._redis_clock.spread == math.inf:  # Redis never answered: nothing was booked
             return []
-        entries = self._ledger(keys, quota).entries(self._redis_clock.latest_instant(self._clock()))
+        entries = self._ledgers.of(keys, quota).entries(
+            self._redis_clock.latest_instant(self._clock())
+        )
         return [(self._due(Held(e.member, e.cost, e.instant)).latest, e.cost) for e in entries]
 
     async def hand_over(
@@ -360,7 +347,7 @@ class Booker:
     ) -> None:
         """Redis answers again: count `sends` ((local instant in seconds, units) that a
         fallback let go or granted meanwhile) in the log, before anything new is booked."""
-        ledger = self._ledger(keys, quota)
+        ledger = self._ledgers.of(keys, quota)
         now = self._redis_clock.latest_instant(self._clock())
         for local, cost in sends:
             member = self._store.new_member(cost)
@@ -369,20 +356,30 @@ class Booker:
         while True:
             epoch = self._epochs.get(keys.log, "")
             due, _ = ledger.split(self._redis_clock.latest_instant(self._clock()))
-            restore = partial(
-                self._store.restore,
-                keys,
-                quota,
-                [(e.member, e.instant) for e in due],
-                slack=self._slack,
-                epoch=epoch,
-            )
-            fresh, registered = await self.call(restore)
+            fresh, registered = await self._restore(keys, quota, due, epoch)
             if registered:
                 self._epochs[keys.log] = fresh
                 self.reregistered += len(sends)
                 return
             await self._register_again(keys, quota, fresh)
+
+    def resubscribed(self, channel: str) -> None:
+        """The moves listener lost Redis and is back: check the log's epoch (in a task of
+        its own), so that a process booking nothing still registers its bookings again if
+        Redis restarted empty."""
+        keys, quota = self._quotas[channel]
+        task = asyncio.get_running_loop().create_task(self._check_epoch(keys, quota))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _check_epoch(self, keys: QuotaKeys, quota: Quota) -> None:
+        epoch = self._epochs.get(keys.log)
+        if epoch is None:
+            return
+        with contextlib.suppress(LimiterUnavailableError):  # the next booking checks again
+            fresh, same = await self._restore(keys, quota, [], epoch)
+            if not same:
+                await self._register_again(keys, quota, fresh)
 
     async def probe(self, keys: QuotaKeys) -> None:
         """One real command (Redis's clock, which also tightens its mapping): returns only
@@ -391,7 +388,7 @@ class Booker:
 
     async def _give_back(self, keys: QuotaKeys, *members: str) -> None:
         # Shielded: the task is being cancelled, and the units must not stay booked.
-        self._ledgers.get(keys.log, Ledger(0)).drop(*members)
+        self._ledgers.drop(keys, *members)
         with (
             anyio.CancelScope(shield=True),
             anyio.move_on_after(self._timeout),

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Entry", "Ledger"]
+import anyio
+
+from ._limiter import Quota
+from ._redis_store import QuotaKeys
+
+__all__ = ["Entry", "Ledger", "Ledgers"]
 
 _PRUNE = 64
 
@@ -87,3 +92,32 @@ class Ledger:
         entries = self.entries(now)
         due = [entry for entry in entries if entry.left or entry.instant <= now]
         return due, [entry for entry in entries if not (entry.left or entry.instant <= now)]
+
+
+class Ledgers:
+    """A `Ledger` per quota, the log epoch each was booked under, and a lock per quota for
+    registering bookings again. `slack`: seconds added to `window + margin` (see `Booker`)."""
+
+    def __init__(self, slack: float) -> None:
+        self._slack = slack
+        self._ledgers: dict[str, Ledger] = {}
+        self.epochs: dict[str, str] = {}  # per log key: the epoch last booked under
+        self._locks: dict[str, anyio.Lock] = {}
+
+    def of(self, keys: QuotaKeys, quota: Quota) -> Ledger:
+        """`quota`'s ledger."""
+        ledger = self._ledgers.get(keys.log)
+        if ledger is None:
+            width = round((quota.window + quota.margin + self._slack) * 1_000_000)
+            ledger = self._ledgers[keys.log] = Ledger(width)
+        return ledger
+
+    def lock(self, keys: QuotaKeys) -> anyio.Lock:
+        """Held while the quota's bookings are registered again."""
+        return self._locks.setdefault(keys.log, anyio.Lock())
+
+    def drop(self, keys: QuotaKeys, *members: str) -> None:
+        """`members` were given back."""
+        ledger = self._ledgers.get(keys.log)
+        if ledger is not None:
+            ledger.drop(*members)

@@ -1,16 +1,18 @@
-"""What a `Booker` needs from Redis: the store's calls and where moved bookings are heard.
+"""What a `Booker` needs from Redis (the store's calls, where moved bookings are heard) and
+what it hands out (`Held`).
 
 `RedisStore` and `Moves` implement them; unit tests pass fakes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from ._limiter import Quota
 from ._redis_store import Booking, QuotaKeys, Redated
 
-__all__ = ["Crowding", "Store"]
+__all__ = ["Crowding", "Held", "Store"]
 
 
 class Store(Protocol):
@@ -63,3 +65,13 @@ class Crowding(Protocol):
     def take(self, member: str) -> int | None: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Held:
+    """A booking this process holds: its log `member`, `cost` units, and the `instant` they
+    may leave (Redis time, microseconds)."""
+
+    member: str
+    cost: int
+    instant: int

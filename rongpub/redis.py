@@ -133,6 +133,7 @@ class RedisLimiter:
         if not 0 <= lead < 1:
             raise InvalidRequestError("lead", "must be in [0, 1) seconds")
         store = RedisStore(client)
+        moves = Moves(client, prefix=store.prefix, timeout=timeout)
         self._booker = Booker(
             store,
             timeout=timeout,
@@ -140,10 +141,11 @@ class RedisLimiter:
             share=share,
             slack=slack,
             lead=lead,
-            crowding=Moves(client, prefix=store.prefix, timeout=timeout),
+            crowding=moves,
             clock=clock,
             sleep=sleep,
         )
+        moves.on_resubscribed = self._booker.resubscribed
         self._outage = Outage(resolve(fallback, partial(_local, clock, sleep)), retry_interval)
         self._namespace = namespace
         self._keys: dict[Quota, QuotaKeys] = {}

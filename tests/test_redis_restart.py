@@ -17,7 +17,7 @@ from rongpub._redis_departure import RedisDeparture
 from rongpub._redis_store import quota_keys
 from rongpub.redis import RedisLimiter
 
-from .redis_fakes import Sleeps, new_quota
+from .redis_fakes import Sleeps, new_quota, until
 from .redis_server import RedisServer, running_server
 
 pytestmark = pytest.mark.anyio
@@ -107,3 +107,18 @@ async def test_a_moved_booking_leaves_on_its_new_instant(server: RedisServer) ->
     # It waited for the new instant, about two windows (the hold) after the old one.
     assert sum(sleeps.delays[asked:]) > 1.5
     await one.aclose()
+
+
+async def test_a_process_that_books_nothing_registers_again_when_its_listener_returns(
+    server: RedisServer,
+) -> None:
+    quota = new_quota(LIMIT)
+    idle, busy = limiter(server), limiter(server)
+    held = await book(idle, quota, LIMIT)  # then it books nothing: its sends just leave
+    server.restart()
+    # Its moves listener reconnects and subscribes again; that is when it checks the epoch.
+    await until(lambda: idle._booker.reregistered == LIMIT)
+    fresh = await book(busy, quota, LIMIT)
+    assert worst(await instants(server, quota, held + fresh)) <= LIMIT
+    await idle.aclose()
+    await busy.aclose()
