@@ -48,6 +48,9 @@ process respects; bookings already handed out keep their instant (each fits the 
 log). Recalling them over pub/sub was tried: every pause then cost one call per sleeping
 task in every process and left holes, and the share of the quota used in the shared-quota
 benchmark fell by about a quarter for the same number of 429s.
+
+Lost log. Each booking names the log's epoch; a new one means Redis lost the log, and the
+process registers what it holds (`_redis_ledger`) before booking (docs/redis-faults.md).
 """
 
 from __future__ import annotations
