@@ -48,26 +48,31 @@ process respects; bookings already handed out keep their instant (each fits the 
 log). Recalling them over pub/sub was tried: every pause then cost one call per sleeping
 task in every process and left holes, and the share of the quota used in the shared-quota
 benchmark fell by about a quarter for the same number of 429s.
+
+Lost log. Each booking names the log's epoch; a new one means Redis lost the log, and the
+process registers what it holds (`_redis_ledger`) before booking (docs/redis-faults.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import anyio
 from redis.exceptions import RedisError
 
 from ._exceptions import LimiterUnavailableError
-from ._limiter import Departure, Limiter, Quota
+from ._limiter import Quota
 from ._redis_clock import Due, RedisClock
-from ._redis_store import Booking, QuotaKeys, Redated
+from ._redis_ledger import Entry, Ledgers
+from ._redis_protocols import Crowding, Held, Store
+from ._redis_store import Booking, QuotaKeys
 
-__all__ = ["Booker", "Clock", "Crowding", "Held", "RedisDeparture", "Sleep", "Store"]
+__all__ = ["Booker", "Clock", "Crowding", "Held", "Sleep", "Store"]
 
 #: Seconds kept between two bookings of one quota at most. Bookings are acted on by many
 #: processes whose timers wake late independently, so they keep the in-process limiter's
@@ -77,56 +82,6 @@ MAX_INTERVAL = 0.005
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
-
-
-class Store(Protocol):
-    """The calls a `Booker` makes (`RedisStore`; a fake in unit tests)."""
-
-    def new_member(self, cost: int) -> str: ...
-
-    async def reserve(
-        self,
-        keys: QuotaKeys,
-        quota: Quota,
-        member: str,
-        *,
-        interval: float,
-        share: int,
-        slack: float,
-        late: str | None = None,
-    ) -> Booking: ...
-
-    async def pause(self, keys: QuotaKeys, seconds: float) -> float: ...
-
-    async def give_back(self, keys: QuotaKeys, *members: str) -> None: ...
-
-    async def redate(
-        self, keys: QuotaKeys, quota: Quota, member: str, *, written: int | None, slack: float
-    ) -> Redated: ...
-
-    async def time(self, keys: QuotaKeys) -> int: ...
-
-
-class Crowding(Protocol):
-    """Where a `Booker` hears of its bookings moved later by a late send (`Moves`)."""
-
-    async def watch(self, channel: str) -> None: ...
-
-    def watching(self, channel: str) -> bool: ...
-
-    def take(self, member: str) -> int | None: ...
-
-    async def aclose(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Held:
-    """A booking this process holds: its log `member`, `cost` units, and the `instant` they
-    may leave (Redis time, microseconds)."""
-
-    member: str
-    cost: int
-    instant: int
 
 
 class Booker:
@@ -167,6 +122,11 @@ class Booker:
         self._redis_clock = RedisClock()
         self._reported = False  # whether any departure was reported: then wake `lead` early
         self._reports: set[asyncio.Task[None]] = set()
+        self._ledgers = Ledgers(slack)  # this process's bookings, per quota
+        self._epochs = self._ledgers.epochs
+        self._quotas: dict[str, tuple[QuotaKeys, Quota]] = {}  # per moves channel
+        #: Entries registered again after Redis lost the log or after an outage (for tests).
+        self.reregistered = 0
         #: Sends that came too late for their booking and left at once, counted from then, or
         #: booked again (the quota was paused); sends written late (reported to Redis) and
         #: bookings late sends moved later; reads of Redis's clock (for benchmarks).
@@ -190,17 +150,21 @@ class Booker:
         self._reported = True
         while True:
             await self._wait_for(keys, held)
-            moved = None if self._crowding is None else self._crowding.take(held.member)
+            moved = self._ledgers.of(keys, quota).take_move(held.member)
+            if moved is None and self._crowding is not None:
+                moved = self._crowding.take(held.member)
             if moved is not None:
                 held = Held(held.member, held.cost, moved)
                 self.crowded += 1
                 continue
             if self._lateness(held) <= self._slack:
+                self._ledgers.of(keys, quota).move(held.member, held.instant, left=True)
                 return held
             now = await self._redate(keys, quota, held, written=None)
             if now is not None:
                 self.moved += 1
                 await self._wait_for(keys, now)  # never before its instant
+                self._ledgers.of(keys, quota).move(held.member, now.instant, left=True)
                 return now
             held = await self._book(keys, quota, held.cost, 0.0, late=held.member)
             self.rebooked += 1
@@ -264,6 +228,7 @@ class Booker:
             raise
         if redated.instant is None:
             return None
+        self._ledgers.of(keys, quota).move(held.member, redated.instant)
         return Held(held.member, held.cost, redated.instant)
 
     def _lateness(self, held: Held) -> float:
@@ -276,25 +241,16 @@ class Booker:
         """Book `cost` units (giving the `late` booking back in the same call; see
         `RedisStore.reserve`) and sleep until `early` seconds before their instant."""
         member = self._store.new_member(cost)
-        interval = self._interval
-        if interval is None:  # the in-process limiter's pacing
-            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
-        reserve = partial(
-            self._store.reserve,
-            keys,
-            quota,
-            member,
-            interval=interval,
-            share=self._share,
-            slack=self._slack,
-            late=late,
-        )
         try:
             if self._crowding is not None and not self._crowding.watching(keys.moved):
+                self._quotas[keys.moved] = keys, quota
                 await self.call(partial(self._crowding.watch, keys.moved))
-            asked = self._clock()
-            booking = await self.call(reserve)
-            self._redis_clock.observe(booking.now, asked, self._clock())
+            booking = await self._reserve(keys, quota, member, late=late)
+            while booking.stale:  # Redis lost the log: count what this process holds first
+                await self._register_again(keys, quota, booking.epoch)
+                booking = await self._reserve(keys, quota, member, late=late)
+            self._epochs[keys.log] = booking.epoch
+            self._ledgers.of(keys, quota).book(member, cost, booking.instant, now=booking.now)
             held = Held(booking.member, cost, booking.instant)
             await self._sleep(max(0.0, self._due(held).latest - early - self._clock()))
         except LimiterUnavailableError:
@@ -326,61 +282,119 @@ class Booker:
     def _due(self, held: Held) -> Due:
         return self._redis_clock.due(held.instant)
 
+    async def _reserve(
+        self, keys: QuotaKeys, quota: Quota, member: str, *, late: str | None = None, floor: int = 0
+    ) -> Booking:
+        """One reservation under the epoch last booked under (see `RedisStore.reserve`)."""
+        interval = self._interval
+        if interval is None:  # the in-process limiter's pacing
+            interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
+        reserve = partial(
+            self._store.reserve,
+            keys,
+            quota,
+            member,
+            interval=interval,
+            share=self._share,
+            slack=self._slack,
+            late=late,
+            epoch=self._epochs.get(keys.log, ""),
+            floor=floor,
+        )
+        asked = self._clock()
+        booking = await self.call(reserve)
+        self._redis_clock.observe(booking.now, asked, self._clock())
+        return booking
+
+    async def _register_again(self, keys: QuotaKeys, quota: Quota, epoch: str) -> None:
+        """The log's epoch is now `epoch` (Redis lost the log): register this process's
+        bookings in it, once per epoch however many tasks noticed: those that left or leave
+        now where they are, then those held for later where they fit, from their instants on
+        (each send then waits for its new instant). Stops early if the epoch changes again."""
+        async with self._ledgers.lock(keys):
+            if self._epochs.get(keys.log) == epoch:
+                return  # another task did it
+            ledger = self._ledgers.of(keys, quota)
+            due, ahead = ledger.split(self._redis_clock.latest_instant(self._clock()))
+            if not (await self._restore(keys, quota, due, epoch))[1]:
+                return
+            self._epochs[keys.log] = epoch
+            for entry in ahead:
+                booking = await self._reserve(keys, quota, entry.member, floor=entry.instant)
+                if booking.stale:
+                    return
+                if booking.instant != entry.instant:
+                    ledger.placed(entry.member, booking.instant)
+            self.reregistered += len(due) + len(ahead)
+
+    async def _restore(
+        self, keys: QuotaKeys, quota: Quota, due: list[Entry], epoch: str
+    ) -> tuple[str, bool]:
+        """Count `due` where they are, under `epoch`; the log's epoch and whether it was."""
+        entries = [(entry.member, entry.instant) for entry in due]
+        restore = partial(self._store.restore, keys, quota, entries, slack=self._slack, epoch=epoch)
+        return await self.call(restore)
+
+    def outstanding(self, keys: QuotaKeys, quota: Quota) -> list[tuple[float, int]]:
+        """This process's bookings of `quota` that still share a window with now, held or
+        left: (local instant in seconds, units), for a fallback limiter to count."""
+        if self._redis_clock.spread == math.inf:  # Redis never answered: nothing was booked
+            return []
+        entries = self._ledgers.of(keys, quota).entries(
+            self._redis_clock.latest_instant(self._clock())
+        )
+        return [(self._due(Held(e.member, e.cost, e.instant)).latest, e.cost) for e in entries]
+
+    async def hand_over(
+        self, keys: QuotaKeys, quota: Quota, sends: list[tuple[float, int]]
+    ) -> None:
+        """Redis answers again: count `sends` ((local instant in seconds, units) that a
+        fallback let go or granted meanwhile) in the log, before anything new is booked."""
+        ledger = self._ledgers.of(keys, quota)
+        now = self._redis_clock.latest_instant(self._clock())
+        for local, cost in sends:
+            member = self._store.new_member(cost)
+            ledger.book(member, cost, self._redis_clock.latest_instant(local), now=now)
+            ledger.move(member, self._redis_clock.latest_instant(local), left=True)
+        while True:
+            epoch = self._epochs.get(keys.log, "")
+            due, _ = ledger.split(self._redis_clock.latest_instant(self._clock()))
+            fresh, registered = await self._restore(keys, quota, due, epoch)
+            if registered:
+                self._epochs[keys.log] = fresh
+                self.reregistered += len(sends)
+                return
+            await self._register_again(keys, quota, fresh)
+
+    def resubscribed(self, channel: str) -> None:
+        """The moves listener lost Redis and is back: check the log's epoch (in a task of
+        its own), so that a process booking nothing still registers its bookings again if
+        Redis restarted empty."""
+        keys, quota = self._quotas[channel]
+        task = asyncio.get_running_loop().create_task(self._check_epoch(keys, quota))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _check_epoch(self, keys: QuotaKeys, quota: Quota) -> None:
+        epoch = self._epochs.get(keys.log)
+        if epoch is None:
+            return
+        with contextlib.suppress(LimiterUnavailableError):  # the next booking checks again
+            fresh, same = await self._restore(keys, quota, [], epoch)
+            if not same:
+                await self._register_again(keys, quota, fresh)
+
+    async def probe(self, keys: QuotaKeys) -> None:
+        """One real command (Redis's clock, which also tightens its mapping): returns only
+        if Redis answered within the timeout."""
+        await self._read_redis_clock(keys)
+
     async def _give_back(self, keys: QuotaKeys, *members: str) -> None:
         # Shielded: the task is being cancelled, and the units must not stay booked.
+        self._ledgers.drop(keys, *members)
         with (
             anyio.CancelScope(shield=True),
             anyio.move_on_after(self._timeout),
             contextlib.suppress(RedisError, OSError),
         ):
             await self._store.give_back(keys, *members)
-
-
-class RedisDeparture:
-    """Units booked in Redis for one send; `leaving()` lets them go on their instant.
-
-    If Redis fails while the send books again, `outage(exc)` names the limiter to fall back
-    to (or raises `exc`), and the send takes its units there instead.
-    """
-
-    __slots__ = ("_booker", "_fallback", "_held", "_keys", "_outage", "_quota", "_sent")
-
-    def __init__(
-        self,
-        booker: Booker,
-        keys: QuotaKeys,
-        quota: Quota,
-        held: Held,
-        outage: Callable[[LimiterUnavailableError], Limiter],
-    ) -> None:
-        self._booker: Booker | None = booker
-        self._keys = keys
-        self._quota = quota
-        self._held = held
-        self._outage = outage
-        self._fallback: Departure | None = None
-        self._sent: tuple[Booker, Held] | None = None  # the booking the send left on
-
-    async def leaving(self) -> None:
-        """The request is about to be written: wait for its instant (see `Booker.depart`);
-        later calls do nothing."""
-        booker, self._booker = self._booker, None
-        if booker is None:
-            return
-        try:
-            self._sent = booker, await booker.depart(self._keys, self._quota, self._held)
-        except LimiterUnavailableError as exc:
-            fallback = self._outage(exc)
-            self._fallback = await fallback.acquire(self._quota, self._held.cost)
-            if self._fallback is not None:
-                await self._fallback.leaving()
-
-    def left(self) -> None:
-        """The request has been written: a write later than the slack is reported to Redis
-        (`Booker.written`); a fallback limiter's departure is told."""
-        if self._sent is not None:
-            booker, held = self._sent
-            self._sent = None
-            booker.written(self._keys, self._quota, held)
-        if self._fallback is not None:
-            self._fallback.left()

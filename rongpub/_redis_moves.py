@@ -10,7 +10,9 @@ message has about a second to arrive. Listening costs no Redis command per send:
 reads its connection, and Redis pushes. If the connection drops, redis-py subscribes again on
 reconnecting; messages published meanwhile are missed, and a booking whose move was missed
 leaves on its old instant, as it would without the listener (the server may then answer 429,
-which pauses the quota and is retried).
+which pauses the quota and is retried). A subscription confirmed again after a lost connection
+is reported (`on_resubscribed`): Redis may have restarted empty, and a process that books
+nothing would otherwise not notice it while its booked sends leave.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
@@ -52,6 +55,9 @@ class Moves:
         self._moved: dict[str, int] = {}  # member: new instant, in the order heard
         #: Moves heard of this process's bookings (for benchmarks).
         self.heard = 0
+        #: Called with a channel subscribed again after the connection was lost: Redis may
+        #: have restarted empty meanwhile (`Booker.resubscribed` checks the log's epoch).
+        self.on_resubscribed: Callable[[str], object] | None = None
 
     async def watch(self, channel: str) -> None:
         """Subscribe to `channel` (once) and wait, up to the timeout, until Redis confirms it,
@@ -122,8 +128,11 @@ class Moves:
     def _hear(self, message: dict[str, Any]) -> None:
         channel = _text(message["channel"])
         if message["type"] == "subscribe":
-            if channel in self._channels:
-                self._channels[channel].set()
+            subscribed = self._channels.get(channel)
+            if subscribed is not None:
+                if subscribed.is_set() and self.on_resubscribed is not None:
+                    self.on_resubscribed(channel)
+                subscribed.set()
         elif message["type"] == "message":
             words = _text(message["data"]).split()
             for member, instant in zip(words[::2], words[1::2], strict=False):

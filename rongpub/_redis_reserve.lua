@@ -16,40 +16,65 @@
 -- caller is told how long to wait and sleeps once. Cost: linear in the entries of a few
 -- windows (see `reach` below).
 --
+-- The log's epoch. KEYS[3] names the log's lifetime: set (without TTL) by the first
+-- reservation, it is gone only if Redis lost its data (a restart without persistence, a
+-- flush, a failover to an empty replica). A caller passes the epoch it booked under; if that
+-- differs, nothing is booked: the caller must first register the bookings it still holds
+-- (_redis_restore.lua for those leaving now, this script with a floor for later ones), since
+-- the log no longer counts them. An epoch that vanished under a caller who booked before
+-- also holds new reservations `2 * width` (see docs/redis-faults.md): sends of the other
+-- processes that left before they noticed are counted nowhere.
+--
 -- KEYS[1]  the log (sorted set)           KEYS[2]  pause-until instant (string, microseconds)
+-- KEYS[3]  the log's epoch (string)
 -- ARGV[1]  limit (units per window)       ARGV[2]  cost (units, 1..limit)
 -- ARGV[3]  width: window + margin + slack (microseconds)
 -- ARGV[4]  this reservation's member
 -- ARGV[5]  gap: least microseconds between reservations at different instants (may be 0)
 -- ARGV[6]  share: most reservations at one instant (1 or more)
--- ARGV[7]  optional: a reservation of the same units whose send came too late for its
+-- ARGV[7]  the epoch the caller booked under ("": none yet, take the current one)
+-- ARGV[8]  floor: no instant before this one (microseconds; 0: none)
+-- ARGV[9]  optional: a reservation of the same units whose send came too late for its
 --          instant while the quota was paused (else _redis_late.lua counts it from then). Its
 --          units were not sent, so it is taken out of the log, and ARGV[4] is reserved.
--- Returns {delay, instant} in microseconds.
+-- Returns {delay, instant, epoch, 1} in microseconds; {0, 0, epoch, 0} if the epoch differs.
 
 if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME then write
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local log, member, stale = KEYS[1], ARGV[4], ARGV[7]
+local log, member, stale = KEYS[1], ARGV[4], ARGV[9]
 local limit, cost, width = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local gap, share = tonumber(ARGV[5]), tonumber(ARGV[6])
+local gap, share, expected = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 
 -- Lua turns numbers into "%.14g" strings, which would round a 16-digit instant.
 local function int(x) return string.format('%.0f', x) end
+
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = int(now)
+  redis.call('SET', KEYS[3], epoch)
+  if expected ~= '' then -- the log was lost under a caller that booked in it
+    local hold = now + 2 * width
+    if tonumber(redis.call('GET', KEYS[2]) or '0') < hold then
+      redis.call('SET', KEYS[2], int(hold), 'PX', int(math.ceil(2 * width / 1000) + 1))
+    end
+  end
+end
+if expected ~= '' and expected ~= epoch then return {0, 0, epoch, 0} end
 
 -- A retried call (the first reply was lost) gets the reservation it already made.
 local booked = redis.call('ZSCORE', log, member)
 if booked then
   local instant = tonumber(booked)
-  return {math.max(instant - now, 0), instant}
+  return {math.max(instant - now, 0), instant, epoch, 1}
 end
 
 -- Entries at or before now - width can no longer share a window with any new instant.
 redis.call('ZREMRANGEBYSCORE', log, '-inf', int(now - width))
 if stale then redis.call('ZREM', log, stale) end
 
-local start = now
+local start = math.max(now, tonumber(ARGV[8]))
 local paused = redis.call('GET', KEYS[2])
 if paused then start = math.max(start, tonumber(paused)) end
 
@@ -134,4 +159,4 @@ local last = math.max(x, newest or x)
 
 redis.call('ZADD', log, int(x), member)
 redis.call('PEXPIRE', log, int(math.ceil((last - now + width) / 1000) + 1))
-return {x - now, x}
+return {x - now, x, epoch, 1}

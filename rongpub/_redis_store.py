@@ -1,12 +1,15 @@
 """The Redis side of the shared limiter: key names and the five calls it makes.
 
-One quota lives in two keys that share a hash tag, so a Redis Cluster keeps them in one
-slot and a Lua script may touch both:
+One quota lives in three keys that share a hash tag, so a Redis Cluster keeps them in one
+slot and a Lua script may touch them all:
 
 - `<namespace>:{<api>:<app key>}:log`   sorted set of reservations (instants in microseconds)
 - `<namespace>:{<api>:<app key>}:pause` pause-until instant after a server 429
+- `<namespace>:{<api>:<app key>}:epoch` when the log began (microseconds): a new value means
+  Redis lost the log (restarted empty), and the bookings still held must be registered again
 
-Both carry TTLs set by the scripts, so an idle quota leaves nothing behind. The pub/sub
+The first two carry TTLs set by the scripts, so an idle quota leaves only its epoch behind (a
+few bytes, kept so that a lost log is told apart from an idle one). The pub/sub
 channel `<namespace>:{<api>:<app key>}:moved` carries the new instants of bookings that a late
 send crowded (`_redis_moves`).
 """
@@ -38,12 +41,15 @@ class QuotaKeys:
     log: str
     pause: str
     moved: str  # a pub/sub channel, not a key
+    epoch: str
 
 
 def quota_keys(namespace: str, quota: Quota) -> QuotaKeys:
     """Key names for `quota`; the api leads the hash tag so the tag is never empty."""
     base = f"{namespace}:{{{quota.api}:{quota.scope}}}"
-    return QuotaKeys(log=f"{base}:log", pause=f"{base}:pause", moved=f"{base}:moved")
+    return QuotaKeys(
+        log=f"{base}:log", pause=f"{base}:pause", moved=f"{base}:moved", epoch=f"{base}:epoch"
+    )
 
 
 @dataclass(frozen=True)
@@ -51,13 +57,16 @@ class Booking:
     """A reservation: `member` in the log, leaving at `instant` (Redis time, microseconds).
 
     `now` is Redis's clock when it booked (microseconds); `delay` is seconds from then until
-    the units may leave.
+    the units may leave. `epoch`: the log's epoch; `stale`: it was not the one the caller
+    booked under, so nothing was booked (see `RedisStore.reserve`).
     """
 
     member: str
     instant: int
     delay: float
     now: int
+    epoch: str = ""
+    stale: bool = False
 
     @property
     def cost(self) -> int:
@@ -85,6 +94,7 @@ def _script(name: str) -> str:
 
 
 _RESERVE = _script("_redis_reserve.lua")
+_RESTORE = _script("_redis_restore.lua")
 _PAUSE = _script("_redis_pause.lua")
 _LATE = _script("_redis_late.lua")
 # A script rather than the TIME command, so that a cluster asks the node holding the quota.
@@ -99,6 +109,7 @@ class RedisStore:
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
         self._late = client.register_script(_LATE)
+        self._restore = client.register_script(_RESTORE)
         self._time = client.register_script(_TIME)
         self._loading = anyio.Lock()
         self._loaded = False
@@ -120,6 +131,8 @@ class RedisStore:
         share: int = 1,
         slack: float = 0.0,
         late: str | None = None,
+        epoch: str = "",
+        floor: int = 0,
     ) -> Booking:
         """Book `member`'s units (its suffix) where they first fit (`_redis_reserve.lua`).
 
@@ -127,18 +140,46 @@ class RedisStore:
         `share`: most reservations at one instant. `slack`: seconds added to `window + margin`
         between reservations that share a window. `late`: a reservation whose send came too
         late for its instant (while the quota was paused), given back in the same call.
+        `epoch`: the log's epoch the caller booked under (`""`: none yet); if the log's is
+        another, nothing is booked and the answer is `stale`. `floor`: no instant before it
+        (Redis time, microseconds; to register a held booking again after the log was lost).
         Idempotent per member: a retried call returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
         width = _width(quota, slack)
         gap = round(interval * _MICROS)
-        args: list[int | str] = [quota.limit, cost, width, member, gap, share]
+        args: list[int | str] = [quota.limit, cost, width, member, gap, share, epoch, floor]
         if late is not None:
             args.append(late)
         await self._load()
-        reply: Any = await self._reserve(keys=[keys.log, keys.pause], args=args)
-        delay, instant = (int(x) for x in reply)
-        return Booking(member=member, instant=instant, delay=delay / _MICROS, now=instant - delay)
+        reply: Any = await self._reserve(keys=[keys.log, keys.pause, keys.epoch], args=args)
+        delay, instant = int(reply[0]), int(reply[1])
+        return Booking(
+            member=member,
+            instant=instant,
+            delay=delay / _MICROS,
+            now=instant - delay,
+            epoch=_text(reply[2]),
+            stale=not int(reply[3]),
+        )
+
+    async def restore(
+        self,
+        keys: QuotaKeys,
+        quota: Quota,
+        entries: list[tuple[str, int]],
+        *,
+        slack: float,
+        epoch: str = "",
+    ) -> tuple[str, bool]:
+        """Count `entries` ((member, instant in Redis microseconds): sends that left or leave
+        now) at their instants unless the log holds them (`_redis_restore.lua`). Returns the
+        log's epoch and whether they were registered (False: the epoch was not `epoch`)."""
+        args: list[int | str] = [_width(quota, slack), epoch]
+        for member, instant in entries:
+            args += [member, instant]
+        reply: Any = await self._restore(keys=[keys.log, keys.epoch, keys.pause], args=args)
+        return _text(reply[1]), bool(int(reply[2]))
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> float:
         """Set the quota's pause-until to at least now + `seconds` (Redis time).
@@ -181,3 +222,7 @@ class RedisStore:
     async def give_back(self, keys: QuotaKeys, *members: str) -> None:
         """Remove reservations whose units will not be sent."""
         await self.client.zrem(keys.log, *members)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -40,6 +40,7 @@ class Ticket:
 
     cost: int
     overtaken: int = 0
+    counted: bool = False  # logged by `count`: granted elsewhere
 
 
 class Schedule:
@@ -110,9 +111,26 @@ class Schedule:
         for earlier in self._queue[:index]:
             earlier.overtaken += ticket.cost
         del self._queue[index]
-        self._log.append((now, ticket))
-        self._used += ticket.cost
+        self._insert(now, ticket)
         self._last = now
+
+    def count(self, at: float, cost: int) -> None:
+        """Log `cost` units released at `at` by someone else (e.g. the shared limiter before
+        an outage), even in the future: a logged instant counts in every window holding it,
+        and it counts from now until it has expired, which errs on the safe side."""
+        self._insert(at, Ticket(cost, counted=True))
+
+    def granted(self, now: float) -> list[tuple[float, int]]:
+        """(instant, units) of the releases taken here (not `count`ed) that still count."""
+        self._expire(now)
+        return [(at, ticket.cost) for at, ticket in self._log if not ticket.counted]
+
+    def _insert(self, at: float, ticket: Ticket) -> None:
+        if self._log and self._log[-1][0] > at:  # an instant counted ahead of now: keep order
+            self._log = deque(sorted((*self._log, (at, ticket)), key=lambda entry: entry[0]))
+        else:
+            self._log.append((at, ticket))
+        self._used += ticket.cost
 
     def restamp(self, ticket: Ticket, now: float, *, force: bool = False) -> bool:
         """`ticket`, taken earlier, really leaves at `now` (e.g. after opening a connection).

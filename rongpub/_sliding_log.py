@@ -175,6 +175,20 @@ class SlidingWindowLimiter:
         """Nothing to release: the state lives in this process."""
         await anyio.lowlevel.checkpoint()
 
+    def count(self, quota: Quota, sends: list[tuple[float, int]]) -> None:
+        """Count `sends` ((instant on this limiter's clock, units): sent or bound to leave
+        there, decided elsewhere, e.g. by Redis before an outage) in `quota`'s log, so that
+        what is granted from now on fits around them."""
+        lane = self._lane(quota)
+        for instant, cost in sends:
+            lane.count(instant, cost)
+
+    def recent(self, quota: Quota) -> list[tuple[float, int]]:
+        """The releases this limiter granted for `quota` that still count (instant on its
+        clock, units), not those given to it by `count`."""
+        lane = self._lanes.get((quota.scope, quota.api))
+        return [] if lane is None else lane.recent()
+
     def _lane(self, quota: Quota) -> _Lane:
         key = (quota.scope, quota.api)
         lane = self._lanes.get(key)
@@ -279,6 +293,13 @@ class _Lane:
             self._schedule.take(ticket, now)
         self._kick(now)
         return now if took else None
+
+    def count(self, instant: float, cost: int) -> None:
+        self._schedule.count(instant, cost)
+        self._kick(self._timing.instant())
+
+    def recent(self) -> list[tuple[float, int]]:
+        return self._schedule.granted(self._timing.clock())
 
     def withdraw(self, ticket: Ticket) -> None:
         self._schedule.withdraw(ticket)

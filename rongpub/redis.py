@@ -26,13 +26,18 @@ instant before the pause ends.
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
-If Redis cannot be reached the limiter fails closed (`LimiterUnavailableError`) unless a
-`fallback` limiter is given, which then keeps the quota inside this process, with a warning.
+If Redis cannot be reached (or does not answer within `timeout`) the limiter fails closed
+(`LimiterUnavailableError`) unless a `fallback` limiter is given, which then keeps the quota
+inside this process, with a warning; `fallback="local"` starts from this process's bookings
+still in the window and hands what it let go back to Redis when Redis answers again. A Redis
+that lost the log (restarted empty) is noticed by the log's epoch: each process registers the
+bookings it holds again before booking anything new. See docs/redis-faults.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any, Final
 
 import anyio
@@ -47,11 +52,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._exceptions import InvalidRequestError, LimiterUnavailableError
-from ._limiter import Departure, Quota
-from ._redis_booking import Booker, Clock, RedisDeparture, Sleep
+from ._limiter import Departure, Limiter, Quota
+from ._redis_booking import Booker, Clock, Sleep
+from ._redis_departure import RedisDeparture
 from ._redis_moves import Moves
-from ._redis_outage import Fallback, Outage
+from ._redis_outage import Fallback, Outage, Route, resolve
 from ._redis_store import QuotaKeys, RedisStore, quota_keys
+from ._sliding_log import SlidingWindowLimiter
 
 __all__ = ["RedisLimiter"]
 
@@ -83,10 +90,13 @@ class RedisLimiter:
 
     `client`: a `redis.asyncio.Redis` or `RedisCluster` (redis-py 5+); it stays the caller's.
     `fallback`: what serves while Redis is unreachable, with a warning once per outage:
-    a `Limiter`, or "local" for the in-process sliding-window limiter; `None` (default)
-    fails closed with `LimiterUnavailableError`.
-    `timeout`: seconds one Redis call may take. `retry_interval`: seconds the fallback
-    serves before Redis is tried again. `namespace`: prefix of every key.
+    a `Limiter`, or "local" for the in-process sliding-window limiter, which starts from this
+    process's bookings in the window and hands its sends back to Redis when it answers (the
+    quota is then kept per process: N processes may send N times it); `None` (default)
+    fails closed with `LimiterUnavailableError`. See docs/redis-faults.md.
+    `timeout`: seconds one Redis call may take (a hung Redis is an outage after it).
+    `retry_interval`: seconds after a failure during which Redis is not asked; then one
+    acquisition probes it. `namespace`: prefix of every key.
     `interval`: least seconds between two bookings of a quota at different instants (default
     `None`: half the mean interval per unit, at most 5 ms; 0 = no pacing). `share`: most
     bookings that may share one instant (see `DEFAULT_SHARE`).
@@ -123,6 +133,7 @@ class RedisLimiter:
         if not 0 <= lead < 1:
             raise InvalidRequestError("lead", "must be in [0, 1) seconds")
         store = RedisStore(client)
+        moves = Moves(client, prefix=store.prefix, timeout=timeout)
         self._booker = Booker(
             store,
             timeout=timeout,
@@ -130,11 +141,12 @@ class RedisLimiter:
             share=share,
             slack=slack,
             lead=lead,
-            crowding=Moves(client, prefix=store.prefix, timeout=timeout),
+            crowding=moves,
             clock=clock,
             sleep=sleep,
         )
-        self._outage = Outage(fallback, retry_interval)
+        moves.on_resubscribed = self._booker.resubscribed
+        self._outage = Outage(resolve(fallback, partial(_local, clock, sleep)), retry_interval)
         self._namespace = namespace
         self._keys: dict[Quota, QuotaKeys] = {}
         self._owned_client: Redis | None = None
@@ -188,12 +200,18 @@ class RedisLimiter:
         _require_asyncio()
         if not 1 <= cost <= quota.limit:
             raise InvalidRequestError("cost", f"must be between 1 and {quota.limit}")
-        fallback = self._outage.serving()
-        if fallback is None:
-            try:
-                return await self._acquire_shared(quota, cost)
-            except LimiterUnavailableError as exc:
-                fallback = self._outage.begin(exc)
+        route = self._outage.route()
+        if route is Route.DOWN:
+            return await self._serving().acquire(quota, cost)
+        try:
+            if route is Route.PROBE:
+                await self._recover(quota)
+            return await self._acquire_shared(quota, cost)
+        except LimiterUnavailableError as exc:
+            fallback = self._begin(exc)
+        finally:
+            if route is Route.PROBE:
+                self._outage.probed()
         return await fallback.acquire(quota, cost)
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
@@ -201,15 +219,20 @@ class RedisLimiter:
         clock (`None`: one window plus margin)."""
         _require_asyncio()
         length = quota.window + quota.margin if seconds is None else seconds
-        fallback = self._outage.serving()
-        if fallback is None:
-            try:
-                await self._booker.pause(self._keys_for(quota), length)
-            except LimiterUnavailableError as exc:
-                fallback = self._outage.begin(exc)
-            else:
-                self._outage.end()
-                return
+        route = self._outage.route()
+        if route is Route.DOWN:
+            await self._outage.serving().pause(quota, seconds)
+            return
+        try:
+            if route is Route.PROBE:
+                await self._recover(quota)
+            await self._booker.pause(self._keys_for(quota), length)
+            return
+        except LimiterUnavailableError as exc:
+            fallback = self._begin(exc)
+        finally:
+            if route is Route.PROBE:
+                self._outage.probed()
         await fallback.pause(quota, seconds)
 
     async def aclose(self) -> None:
@@ -228,14 +251,78 @@ class RedisLimiter:
     async def _acquire_shared(self, quota: Quota, cost: int) -> RedisDeparture:
         keys = self._keys_for(quota)
         held = await self._booker.acquire(keys, quota, cost)
+        return RedisDeparture(self._booker, keys, quota, held, self._begin)
+
+    def _serving(self) -> Limiter:
+        """The fallback while Redis is down (`LimiterUnavailableError` without one); a
+        local one reports its grants to Redis if Redis answered again meanwhile."""
+        fallback = self._outage.serving()
+        if isinstance(fallback, SlidingWindowLimiter):
+            return _Interim(fallback, self)
+        return fallback
+
+    def _begin(self, exc: LimiterUnavailableError) -> Limiter:
+        """Redis failed: the fallback (or `exc` raised). A local fallback starts from this
+        process's bookings that still share a window with now, held or left."""
+        first = not self._outage.down
+        fallback = self._outage.begin(exc)
+        if isinstance(fallback, SlidingWindowLimiter):
+            if first:
+                for quota, keys in self._keys.items():
+                    fallback.count(quota, self._booker.outstanding(keys, quota))
+            return _Interim(fallback, self)
+        return fallback
+
+    async def _recover(self, quota: Quota) -> None:
+        """Redis may be back: ask it one real command; if it answers, register in it what a
+        local fallback let go meanwhile, then end the outage (`LimiterUnavailableError` if
+        any call fails: the outage goes on)."""
+        await self._booker.probe(self._keys_for(quota))
+        local = self._outage.fallback
+        if isinstance(local, SlidingWindowLimiter):
+            for each, keys in list(self._keys.items()):
+                await self._booker.hand_over(keys, each, local.recent(each))
         self._outage.end()
-        return RedisDeparture(self._booker, keys, quota, held, self._outage.begin)
 
     def _keys_for(self, quota: Quota) -> QuotaKeys:
         keys = self._keys.get(quota)
         if keys is None:
             keys = self._keys[quota] = quota_keys(self._namespace, quota)
         return keys
+
+
+class _Interim:
+    """The local fallback while Redis is down. A grant made once Redis answers again (the
+    task waited in the local queue) is dropped unused, and the units are booked in Redis
+    instead: the local log knows nothing of what Redis booked since."""
+
+    def __init__(self, local: SlidingWindowLimiter, shared: RedisLimiter) -> None:
+        self._local = local
+        self._shared = shared
+
+    async def acquire(self, quota: Quota, cost: int) -> Departure | None:
+        departure = await self._local.acquire(quota, cost)
+        if await self._shared._outage.settled():
+            return departure
+        return await self._shared.acquire(quota, cost)
+
+    async def pause(self, quota: Quota, seconds: float | None) -> None:
+        await self._local.pause(quota, seconds)
+
+    async def aclose(self) -> None:
+        """The local limiter is closed by its `RedisLimiter`."""
+
+
+def _local(clock: Clock, sleep: Sleep) -> SlidingWindowLimiter:
+    """The in-process limiter for `fallback="local"`, on the limiter's clock (its own
+    defaults unless a test injected a clock)."""
+    if clock is anyio.current_time and sleep is anyio.sleep:
+        return SlidingWindowLimiter()
+
+    async def sleeping(seconds: float) -> None:
+        await sleep(seconds)
+
+    return SlidingWindowLimiter(clock=clock, sleep=sleeping)
 
 
 def _on_asyncio() -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -62,9 +63,20 @@ class RedisServer:
             self._process.wait()
             self._process = None
 
-    def stop(self) -> None:
-        """SIGTERM the server and reap it (idempotent)."""
+    def freeze(self) -> None:
+        """SIGSTOP the server: it keeps its connections but answers nothing (a hung host)."""
         if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT a frozen server: it answers again, commands queued meanwhile first."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """SIGTERM the server and reap it (idempotent; a frozen one is thawed first)."""
+        if self._process is not None:
+            self.thaw()
             self._process.terminate()
             try:
                 self._process.wait(timeout=_START_TIMEOUT)

@@ -14,7 +14,8 @@ reported to Redis) and `crowded` (bookings a late send or write moved later). Wo
 started together therefore send together, and several phases share one start-up. A phase builds a
 `RongCloud` whose limiter is a `RedisLimiter` (with `"shared": false`, the in-process
 `SlidingWindowLimiter`). Keys: `url`, `redis_url`, `app_key`, `app_secret`, `api`, `limit`,
-`margin`, `tasks`, `shared`, optionally `slack`, `lead` and `share` (RedisLimiter options)
+`margin`, `tasks`, `shared`, optionally `slack`, `lead`, `share`, `fallback`, `timeout` and
+`retry_interval` (RedisLimiter options; `timeout` is also the client's socket timeout)
 and `stall` ([seconds, fraction]: that fraction of sends blocks the whole process for that
 long between `leaving()` and the write, as a garbage collection or a descheduled process
 would), and either
@@ -41,7 +42,15 @@ from typing import Any
 import anyio
 from redis.asyncio import Redis
 
-from rongpub import Limiter, Quota, RateLimits, RongCloud, RongCloudError, TextMessage
+from rongpub import (
+    Limiter,
+    LimiterUnavailableError,
+    Quota,
+    RateLimits,
+    RongCloud,
+    RongCloudError,
+    TextMessage,
+)
 from rongpub._limiter import Departure
 from rongpub._sliding_log import SlidingWindowLimiter
 from rongpub.redis import RedisLimiter
@@ -77,6 +86,8 @@ class Sender:
             self.lost += len(targets)
             self.failures[type(exc).__name__] += 1
             self.errors.setdefault(type(exc).__name__, str(exc))
+            if isinstance(exc, LimiterUnavailableError):
+                await anyio.sleep(0.01)  # failing closed fails at once: do not spin
         else:
             self.delivered += len(targets)
         self.requests += 1
@@ -198,8 +209,15 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     _Counted.calls = 0
     inner: Limiter = SlidingWindowLimiter()
     if spec["shared"]:
-        options = {name: spec[name] for name in ("slack", "lead", "share") if name in spec}
-        inner = RedisLimiter(_Counted.from_url(spec["redis_url"]), **options)
+        names = ("slack", "lead", "share", "fallback", "timeout", "retry_interval")
+        options = {name: spec[name] for name in names if name in spec}
+        redis_options = {}
+        if "timeout" in spec:  # a hung Redis must be noticed within it
+            redis_options = {
+                "socket_timeout": spec["timeout"],
+                "socket_connect_timeout": spec["timeout"],
+            }
+        inner = RedisLimiter(_Counted.from_url(spec["redis_url"], **redis_options), **options)
     limiter = Noting(inner, tuple(spec["stall"]) if "stall" in spec else None)
     client = RongCloud(
         spec["app_key"],

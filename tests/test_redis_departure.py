@@ -20,8 +20,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rongpub import LimiterUnavailableError, Quota
 from rongpub._limiter import Limiter
-from rongpub._redis_booking import Booker, Crowding, RedisDeparture
+from rongpub._redis_booking import Booker, Crowding
 from rongpub._redis_clock import RedisClock
+from rongpub._redis_departure import RedisDeparture
 from rongpub._redis_store import Booking, QuotaKeys, Redated, quota_keys
 from rongpub.redis import RedisLimiter
 
@@ -90,6 +91,8 @@ class ScriptedStore:
         share: int,
         slack: float,
         late: str | None = None,
+        epoch: str = "",
+        floor: int = 0,
     ) -> Booking:
         if self.fail_from is not None and len(self.booked) >= self.fail_from:
             raise RedisConnectionError("refused")
@@ -104,6 +107,17 @@ class ScriptedStore:
 
     async def pause(self, keys: QuotaKeys, seconds: float) -> float:
         return seconds
+
+    async def restore(
+        self,
+        keys: QuotaKeys,
+        quota: Quota,
+        entries: list[tuple[str, int]],
+        *,
+        slack: float,
+        epoch: str = "",
+    ) -> tuple[str, bool]:
+        return epoch, True
 
     async def give_back(self, keys: QuotaKeys, *members: str) -> None:
         self.given_back.extend(members)

@@ -69,7 +69,7 @@ class SlidingWindow:
 
     def take(self, now: float, n: int) -> bool:
         """Count `n` targets at `now` if the window (now - 1, now] then holds at most `limit`."""
-        while self._log and self._log[0][0] + _SECOND <= now:
+        while self._log and self._log[0][0] <= now - _SECOND:
             self._used -= self._log.popleft()[1]
         if self._used + n > self.limit:
             return False
@@ -91,7 +91,7 @@ def worst_window(events: Sequence[tuple[float, int]]) -> int:
     worst = total = start = 0
     for time, weight in events:
         total += weight
-        while events[start][0] + _SECOND <= time:
+        while events[start][0] + _SECOND <= time:  # as [t, t + 1) holds it, in floats
             total -= events[start][1]
             start += 1
         worst = max(worst, total)
