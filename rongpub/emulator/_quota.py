@@ -69,7 +69,7 @@ class SlidingWindow:
 
     def take(self, now: float, n: int) -> bool:
         """Count `n` targets at `now` if the window (now - 1, now] then holds at most `limit`."""
-        while self._log and self._log[0][0] <= now - _SECOND:
+        while self._log and self._log[0][0] + _SECOND <= now:  # the same sum as worst_window
             self._used -= self._log.popleft()[1]
         if self._used + n > self.limit:
             return False
