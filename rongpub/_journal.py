@@ -137,6 +137,9 @@ class Journal:
                 except msgspec.DecodeError:
                     if raw.endswith(b"\n") or next(lines, None) is not None:
                         self._refuse(f"line {number} is not valid JSON")
+                    # A torn last line (its writer was killed mid-write): cut off in
+                    # `open`; the run it belonged to still ends as any dead run does.
+                    self._close_run(resend_unknown)
                     return end, False
                 self._take(line, number, resend_unknown)
                 end += len(raw)
