@@ -5,8 +5,8 @@
 
 The app key and secret come from RONGCLOUD_APP_KEY / RONGCLOUD_APP_SECRET. Exit code 0 only
 when every target was sent; 1 when some failed or are unknown (see the journal); 2 for bad
-arguments; 130 after Ctrl-C (the partial report is printed; re-run with the same journal to
-resume).
+arguments or a journal another run is writing (nothing is sent); 130 after Ctrl-C, once or
+twice (the partial report is printed; re-run with the same journal to resume).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import anyio
 
 from ._client import RongCloud
 from ._config import RateLimits
-from ._exceptions import InvalidRequestError
+from ._exceptions import InvalidRequestError, JournalInUseError
 from ._fanout import Fanout
 from ._progress import describe, open_display
 from ._report import FanoutAborted, FanoutReport
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the fan-out the arguments describe; returns the exit code."""
     try:
         return anyio.run(_main, args)
-    except (InvalidRequestError, OSError) as exc:
+    except (InvalidRequestError, JournalInUseError, OSError) as exc:
         print(f"rongpub fanout: {exc}", file=sys.stderr)
         return 2
 

@@ -14,7 +14,8 @@ unless `resend_unknown`. Before a request goes out a "sending" line names its ta
 a request whose outcomes never follow (the process was killed) leaves them unknown, so a
 resume never sends twice what a dead run may have delivered. Lines are flushed to the OS
 as they are written (and fsynced on close; a power cut may lose the last ones). A torn
-last line left by a killed process is cut off.
+last line left by a killed process is cut off, and its run closed like any dead run. One
+run at a time writes a journal (`JournalLock`); a second one raises `JournalInUseError`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import IO
 import msgspec
 
 from ._exceptions import InvalidRequestError
+from ._journal_lock import JournalLock
 from ._outcomes import TargetOutcome
 from ._request import Template
 from ._seen import DigestSet
@@ -109,13 +111,16 @@ class Journal:
         self._api, self._message = api, message
         self._file: IO[bytes] | None = None
         self._unanswered: dict[str, list[str]] = {}  # request id -> targets, while loading
+        self._lock = JournalLock(self.path)
 
     def open(self, *, resend_unknown: bool) -> None:
         """Read what earlier runs settled, then open for appending and write this run's header.
 
-        Raises `InvalidRequestError` when the file is not a fan-out journal or belongs to
-        another message or API.
+        Raises `JournalInUseError` when another run holds the journal, and
+        `InvalidRequestError` when the file is not a fan-out journal or belongs to another
+        message or API.
         """
+        self._lock.acquire()  # first: what is read must not change under this run
         end, unfinished = self._load(resend_unknown) if self.path.exists() else (0, False)
         self._file = self.path.open("ab")
         if self._file.tell() != end:  # a torn last line a killed writer left: cut it off
@@ -192,10 +197,12 @@ class Journal:
         self._file.flush()
 
     def close(self) -> None:
-        """Flush to disk (fsync) and close; safe to call twice."""
-        if self._file is None:
-            return
+        """Flush to disk (fsync), close and let the next run in; safe to call twice."""
         file, self._file = self._file, None
-        with file:
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            if file is not None:
+                with file:
+                    file.flush()
+                    os.fsync(file.fileno())
+        finally:
+            self._lock.release()
