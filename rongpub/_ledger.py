@@ -52,7 +52,8 @@ class Ledger:
             self._journal.write(outcomes)
 
     def sending(self, request: PreparedRequest) -> None:
-        """A request is about to go out: the journal notes its targets first."""
+        """A request has its quota and is about to leave: the journal notes its targets
+        first (a request still queued for quota when the process dies is not unknown)."""
         if self._journal is not None:
             self._journal.sending(request.request_id, list(request.targets))
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import msgspec
@@ -13,7 +16,8 @@ import msgspec
 from rongpub import RongCloud
 from rongpub._outcomes import TargetOutcome
 from rongpub._report import FanoutReport
-from rongpub.emulator import Emulator, EmulatorApp, Record
+from rongpub.emulator import Emulator, EmulatorApp, Faults, Record
+from rongpub.emulator._wire import Reply
 
 #: The message of most tests: keyword arguments of `fanout_group` / `fanout_chatroom`.
 MESSAGE: dict[str, Any] = {
@@ -107,3 +111,33 @@ def check_accounting(
     )
     assert report.pending == 0
     return statuses
+
+
+def targets_of(body: bytes) -> list[str]:
+    """The group ids of a publish request's form body."""
+    return [value for key, value in parse_qsl(body.decode()) if key == "toGroupId"]
+
+
+class Witness(Emulator):
+    """An emulator that also notes the group ids of every publish that reached it, whatever
+    it answered (a 5xx, a reset): what left the client, as opposed to what was recorded."""
+
+    def __init__(
+        self, *, group_limit: int, faults: Faults | None = None, seed: int | None = None
+    ) -> None:
+        super().__init__(group_limit=group_limit, faults=faults, seed=seed)
+        self.reached: Counter[str] = Counter()
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        self.reached.update(targets_of(body))
+        return super().handle(method, target, headers, body)
+
+
+def wait_for_outcomes(journal: Path, count: int, process: subprocess.Popen[Any]) -> None:
+    """Wait until `journal` holds `count` outcome lines while `process` runs (at most 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.exists() and journal.read_bytes().count(b'"status"') >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no {count} outcomes in the journal (exit {process.poll()})")
