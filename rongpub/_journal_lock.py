@@ -3,9 +3,10 @@
 Two runs appending to one journal would each send every target the other has not finished
 (an overlapping cron run, a job redelivered while the first copy is alive). The lock is an
 `flock` on `<journal>.lock`: the kernel releases it when the process ends however it ends,
-so a resume after SIGKILL needs no cleanup. The file holds the holder's pid, host and start
-time, for the error the second run raises; it stays in place (removing a lock file while
-another process may be opening it would let two runs lock two different files).
+so a resume after SIGKILL needs no cleanup (the file a killed run leaves is reused). The
+file holds the holder's pid, host and start time, for the error the second run raises. A
+run removes it when done, while still holding the lock; a run that locked the file just
+removed sees it is no longer the one at the path and starts over.
 """
 
 from __future__ import annotations
@@ -39,24 +40,38 @@ class JournalLock:
 
     def acquire(self) -> None:
         """Take the lock now, or raise `JournalInUseError` naming the process that holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        while self._fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                if not _try_lock(fd):
+                    raise _in_use(self.journal, fd)
+                if self._current(fd):
+                    holder = _Holder(
+                        pid=os.getpid(), host=socket.gethostname(), started=time.time()
+                    )
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, msgspec.json.encode(holder) + b"\n", 0)
+                    self._fd = fd
+            finally:
+                if self._fd is None:
+                    os.close(fd)
+
+    def _current(self, fd: int) -> bool:
+        """Whether `fd` is still the file at the path (the last holder did not remove it)."""
         try:
-            locked = _try_lock(fd)
-            if not locked:
-                raise _in_use(self.journal, fd)
-            holder = _Holder(pid=os.getpid(), host=socket.gethostname(), started=time.time())
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, msgspec.json.encode(holder) + b"\n", 0)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
+        except FileNotFoundError:
+            return False
 
     def release(self) -> None:
-        """Let the next run in (closing the file drops the lock); safe to call twice."""
+        """Remove the file and let the next run in (closing it drops the lock); safe to call
+        twice."""
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
+            try:
+                self.path.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
 
 
 def _in_use(journal: Path, fd: int) -> JournalInUseError:

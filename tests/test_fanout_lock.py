@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,12 +17,20 @@ import anyio
 import pytest
 
 from rongpub import JournalInUseError, RongCloudError
+from rongpub import _journal_lock as journal_lock
 from rongpub._journal import Journal, fingerprint
 from rongpub._journal_lock import JournalLock
 from rongpub._request import group_template
 from rongpub.emulator import Emulator, Faults, Server, run_in_thread
 
-from .fanout_helpers import MESSAGE, emulator_client, ids, journal_state, lifted_emulator
+from .fanout_helpers import (
+    MESSAGE,
+    emulator_client,
+    ids,
+    journal_state,
+    lifted_emulator,
+    wait_for_outcomes,
+)
 
 _TARGETS = ids("g", 30)
 
@@ -74,6 +81,7 @@ def test_the_lock_is_released_on_close_and_on_a_refused_journal(tmp_path: Path) 
         JournalLock(path).acquire()
     lock.release()
     lock.release()
+    assert not lock.path.exists()  # nothing left next to the journal
     again = JournalLock(path)
     again.acquire()
     again.release()
@@ -87,6 +95,27 @@ def test_a_holder_not_yet_written_down_is_named_generically(tmp_path: Path) -> N
     with pytest.raises(JournalInUseError, match="in use by another fan-out run") as caught:
         JournalLock(path).acquire()
     assert caught.value.pid is None
+    lock.release()
+
+
+def test_a_lock_file_removed_by_its_last_holder_while_it_was_locked_is_taken_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.jsonl"
+    lock, locks = JournalLock(path), list[int]()
+    real = journal_lock._try_lock
+
+    def late(fd: int) -> bool:  # the last holder removes the file between open and flock
+        if not locks:
+            lock.path.unlink()
+        locks.append(fd)
+        return real(fd)
+
+    monkeypatch.setattr(journal_lock, "_try_lock", late)
+    lock.acquire()
+    assert len(locks) == 2 and lock.path.exists()  # the removed file was left for a new one
+    with pytest.raises(JournalInUseError):
+        JournalLock(path).acquire()
     lock.release()
 
 
@@ -121,7 +150,7 @@ def test_two_processes_on_one_journal_the_second_exits_2_naming_the_holder(
         _cli(server, targets, journal, 50), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        _wait_for(journal, first)
+        wait_for_outcomes(journal, 20, first)
         second = subprocess.run(
             _cli(server, targets, journal, 10_000), capture_output=True, text=True, timeout=60
         )
@@ -143,12 +172,3 @@ def test_two_processes_on_one_journal_the_second_exits_2_naming_the_holder(
     assert state.keys() == set(everyone)
     for target in everyone:
         assert delivered[target] == 1 or (state[target] == "unknown" and delivered[target] < 2)
-
-
-def _wait_for(journal: Path, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        if journal.exists() and journal.read_bytes().count(b'"status"') >= 20:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"the first run wrote no 20 outcomes (exit {process.poll()})")
