@@ -55,9 +55,12 @@ class Delivery:
         self._shields: set[anyio.CancelScope] = set()
         self.grace_deadline: float | None = None
 
-    def begin_grace(self) -> None:
-        """A cancel arrived: requests in flight get `grace` seconds more, then are cut off."""
-        deadline = anyio.current_time() + self._grace
+    def begin_grace(self, grace: float | None = None) -> None:
+        """A cancel arrived: requests in flight get `grace` seconds more (default: the
+        configured grace; 0 cuts them off now), then are left unknown."""
+        deadline = anyio.current_time() + (self._grace if grace is None else grace)
+        if self.grace_deadline is not None:
+            deadline = min(deadline, self.grace_deadline)
         self.grace_deadline = deadline
         for scope in self._shields:
             scope.deadline = min(scope.deadline, deadline)
