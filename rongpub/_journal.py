@@ -110,7 +110,7 @@ class Journal:
         self.settled = Settled()
         self._api, self._message = api, message
         self._file: IO[bytes] | None = None
-        self._unanswered: dict[str, list[str]] = {}  # request id -> targets, while loading
+        self._unanswered: dict[str, set[str]] = {}  # request id -> targets, while loading
         self._lock = JournalLock(self.path)
 
     def open(self, *, resend_unknown: bool) -> None:
@@ -157,9 +157,9 @@ class Journal:
         if line.target is not None and line.status is not None:
             self.settled.apply(line.target, line.status, resend_unknown)
             if line.request_id is not None:
-                self._unanswered.pop(line.request_id, None)
+                self._answered(line.request_id, line.target)
         elif line.sending is not None and line.request_id is not None:
-            self._unanswered[line.request_id] = line.sending
+            self._unanswered[line.request_id] = set(line.sending)
         elif line.rongpub_fanout is None:
             self._refuse(f"line {number} is neither a header nor an outcome")
         elif line.rongpub_fanout != _VERSION:
@@ -171,6 +171,14 @@ class Journal:
             )
         else:  # a new run: what the previous one left unanswered stays unknown
             self._close_run(resend_unknown)
+
+    def _answered(self, request_id: str, target: str) -> None:
+        # Per target: a write of a request's outcomes cut short leaves the rest unknown.
+        waiting = self._unanswered.get(request_id)
+        if waiting is not None:
+            waiting.discard(target)
+            if not waiting:
+                del self._unanswered[request_id]
 
     def _close_run(self, resend_unknown: bool) -> None:
         for targets in self._unanswered.values():

@@ -64,7 +64,7 @@ def journal_state(path: Path) -> dict[str, str]:
     """Each target's state as a resume sees it: its last outcome, or "unknown" when a
     request to it was sent and its run ended before the answer was written."""
     state: dict[str, str] = {}
-    unanswered: dict[str, list[str]] = {}
+    unanswered: dict[str, set[str]] = {}
 
     def end_run() -> None:
         for targets in unanswered.values():
@@ -76,10 +76,10 @@ def journal_state(path: Path) -> dict[str, str]:
         if "rongpub_fanout" in line:
             end_run()
         elif "sending" in line:
-            unanswered[line["request_id"]] = line["sending"]
+            unanswered[line["request_id"]] = set(line["sending"])
         else:
             state[line["target"]] = line["status"]
-            unanswered.pop(line.get("request_id", ""), None)
+            unanswered.get(line.get("request_id", ""), set()).discard(line["target"])
     end_run()
     return state
 

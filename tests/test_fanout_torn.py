@@ -70,3 +70,14 @@ async def test_a_resume_after_a_torn_tail_sends_nothing_twice(tmp_path: Path, cu
         report = await rc.fanout_group([f"g{i}" for i in range(6)], journal=path, **MESSAGE)
     assert report.already_unknown == 3 and report.sent == 3
     assert sorted(record.target_id for record in emulator.records) == ["g0", "g4", "g5"]
+
+
+def test_outcomes_of_one_request_cut_short_leave_the_rest_of_it_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    answer = b"".join(_line(target=t, status="sent", request_id="r1") for t in ("g1", "g2", "g3"))
+    path.write_bytes(b"".join(_WHOLE) + answer[: len(answer) // 2])  # one write, cut
+    journal = Journal(path, "group", fingerprint(_TEMPLATE))
+    journal.open(resend_unknown=False)
+    journal.close()
+    assert "g1" in journal.settled.sent
+    assert "g2" in journal.settled.unknown and "g3" in journal.settled.unknown
