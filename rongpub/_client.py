@@ -25,7 +25,8 @@ from ._exceptions import (
 from ._fanout import Fanout
 from ._fanout_options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
 from ._intake import Targets
-from ._limiter import Limiter, Quota
+from ._leaving import Announced
+from ._limiter import Departure, Limiter, Quota
 from ._push import PushExt
 from ._request import Api, PreparedRequest, Template, chatroom_template, group_template
 from ._response import PublishResult, decode
@@ -215,8 +216,9 @@ class RongCloud:
     ) -> PublishResult:
         """Send a prepared request: wait for quota, fail over, retry what is safe.
 
-        `on_leaving()` is called before each attempt's first byte can go out (after the
-        quota wait): the fan-out journals the request then, not while it is still queued.
+        `on_leaving()` is called just before each attempt's first byte is written (after the
+        quota and connection waits): the fan-out journals the request then, not while it
+        is still queued.
         """
         quota = self._quotas.get(request.api)
         if quota is not None and request.cost > quota.limit:
@@ -256,11 +258,11 @@ class RongCloud:
         quota: Quota | None,
         on_leaving: Callable[[], None] | None,
     ) -> PublishResult:
-        departure = None
+        departure: Departure | None = None
         if quota is not None and self._limiter is not None:
             departure = await self._limiter.acquire(quota, request.cost)
-        if on_leaving is not None:
-            on_leaving()
+        if on_leaving is not None:  # told as the bytes are about to go out
+            departure = Announced(departure, on_leaving)
         # Signed after the wait, so the timestamp is fresh however long the queue was.
         headers = self._credentials.headers()
         headers["Content-Type"] = _CONTENT_TYPE
