@@ -62,7 +62,8 @@ def last_status(outcomes: Iterable[TargetOutcome]) -> dict[str, TargetOutcome]:
 
 def journal_state(path: Path) -> dict[str, str]:
     """Each target's state as a resume sees it: its last outcome, or "unknown" when a
-    request to it was sent and its run ended before the answer was written."""
+    request to it was sent and its run ended before the answer was written (a torn last
+    line is left out)."""
     state: dict[str, str] = {}
     unanswered: dict[str, set[str]] = {}
 
@@ -72,7 +73,10 @@ def journal_state(path: Path) -> dict[str, str]:
         unanswered.clear()
 
     for raw in path.read_bytes().splitlines():
-        line = msgspec.json.decode(raw)
+        try:
+            line = msgspec.json.decode(raw)
+        except msgspec.DecodeError:  # a torn last line (a resume cuts it off)
+            break
         if "rongpub_fanout" in line:
             end_run()
         elif "sending" in line:
