@@ -11,8 +11,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 
+from rongpub import RongCloud
 from rongpub._report import FanoutReport
 from rongpub.emulator import Emulator, Faults, Server, run_in_thread
 
@@ -85,3 +88,34 @@ async def test_stop_now_before_the_run_does_nothing() -> None:
         fanout = rc.fanout_group(ids("g", 3), **MESSAGE)
         fanout.stop_now()
         assert (await fanout).sent == 3
+
+
+@pytest.mark.anyio
+async def test_stop_now_during_the_grace_period_leaves_requests_in_flight_unknown() -> None:
+    arrived, release = anyio.Event(), anyio.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await release.wait()  # answered only after the run ended
+        raise AssertionError("not reached")
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(held))
+    async with RongCloud("k", "s", base_urls=["https://api.test"], http_client=http) as rc:
+        fanout = rc.fanout_group(ids("g", 9), concurrency=3, grace=3600, **MESSAGE)
+        running = anyio.CancelScope()
+
+        async def run() -> None:
+            with running:
+                await fanout.run()
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(run)
+                await arrived.wait()
+                await anyio.wait_all_tasks_blocked()
+                running.cancel()  # the first Ctrl-C: an hour of grace
+                await anyio.wait_all_tasks_blocked()
+                fanout.stop_now()  # the second: no more waiting
+        release.set()
+    report = fanout.report
+    assert report.done and report.cancelled and report.unknown == 9 and report.sent == 0
