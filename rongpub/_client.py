@@ -7,7 +7,7 @@ build the request (`_request`) -> wait for quota (`Limiter`) -> send with failov
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,8 @@ from ._exceptions import (
 from ._fanout import Fanout
 from ._fanout_options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
 from ._intake import Targets
-from ._limiter import Limiter, Quota
+from ._leaving import Announced
+from ._limiter import Departure, Limiter, Quota
 from ._push import PushExt
 from ._request import Api, PreparedRequest, Template, chatroom_template, group_template
 from ._response import PublishResult, decode
@@ -210,8 +211,15 @@ class RongCloud:
         )
         return await self._send(template.to(chatroom_ids))
 
-    async def _send(self, request: PreparedRequest) -> PublishResult:
-        """Send a prepared request: wait for quota, fail over, retry what is safe."""
+    async def _send(
+        self, request: PreparedRequest, *, on_leaving: Callable[[], None] | None = None
+    ) -> PublishResult:
+        """Send a prepared request: wait for quota, fail over, retry what is safe.
+
+        `on_leaving()` is called just before each attempt's first byte is written (after the
+        quota and connection waits): the fan-out journals the request then, not while it
+        is still queued.
+        """
         quota = self._quotas.get(request.api)
         if quota is not None and request.cost > quota.limit:
             raise InvalidRequestError(
@@ -223,7 +231,7 @@ class RongCloud:
         while True:
             url = self._hosts.current
             try:
-                return await self._attempt(request, url, quota)
+                return await self._attempt(request, url, quota, on_leaving)
             except ConnectionFailedError as exc:
                 self._hosts.connection_failed(url)
                 unreachable.add(url)
@@ -244,11 +252,17 @@ class RongCloud:
                 await self._wait_out(quota, exc.retry_after)
 
     async def _attempt(
-        self, request: PreparedRequest, url: str, quota: Quota | None
+        self,
+        request: PreparedRequest,
+        url: str,
+        quota: Quota | None,
+        on_leaving: Callable[[], None] | None,
     ) -> PublishResult:
-        departure = None
+        departure: Departure | None = None
         if quota is not None and self._limiter is not None:
             departure = await self._limiter.acquire(quota, request.cost)
+        if on_leaving is not None:  # told as the bytes are about to go out
+            departure = Announced(departure, on_leaving)
         # Signed after the wait, so the timestamp is fresh however long the queue was.
         headers = self._credentials.headers()
         headers["Content-Type"] = _CONTENT_TYPE

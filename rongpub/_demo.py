@@ -116,7 +116,11 @@ async def _run_both(
                 for fanout in fanouts:
                     group.start_soon(_settle, fanout)
 
-        interrupted = await run_interruptibly(both)
+        def stop_now() -> None:
+            for fanout in fanouts:
+                fanout.stop_now()
+
+        interrupted = await run_interruptibly(both, stop_now)
     return [fanout.report for fanout in fanouts], interrupted
 
 

@@ -9,7 +9,8 @@ RongCloudError
 │   └── RejectedError                      any other code: the server refused this request
 ├── ConnectionFailedError                  no byte reached the server: safe to retry
 ├── DeliveryUnknownError                   the server may have accepted the message
-└── LimiterUnavailableError                a shared limiter backend cannot be reached
+├── LimiterUnavailableError                a shared limiter backend cannot be reached
+└── JournalInUseError                      another run holds the fan-out journal: nothing sent
 ```
 
 `APIError` subclasses mean the server *answered* and did not accept the message.
@@ -22,12 +23,15 @@ No exception carries the app secret: messages are built from codes, fields and h
 
 from __future__ import annotations
 
+import time
+
 __all__ = [
     "APIError",
     "AuthenticationError",
     "ConnectionFailedError",
     "DeliveryUnknownError",
     "InvalidRequestError",
+    "JournalInUseError",
     "LimiterUnavailableError",
     "RateLimitedError",
     "RejectedError",
@@ -130,3 +134,29 @@ class DeliveryUnknownError(RongCloudError):
 
 class LimiterUnavailableError(RongCloudError):
     """A shared rate limiter backend (e.g. Redis) failed; nothing was sent."""
+
+
+class JournalInUseError(RongCloudError):
+    """Another fan-out run (this process or another) is writing the journal; nothing was sent.
+
+    A journal has one writer at a time. `journal`: its path; `pid`, `host` and `started`
+    (Unix time) name the holder when it could be read. Retry once that run has ended.
+    """
+
+    def __init__(
+        self,
+        journal: str,
+        *,
+        pid: int | None = None,
+        host: str | None = None,
+        started: float | None = None,
+    ) -> None:
+        holder = "another fan-out run"
+        if pid is not None:
+            since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started or 0))
+            holder = f"pid {pid} on {host} (since {since})"
+        super().__init__(f"journal {journal} is in use by {holder}; nothing was sent")
+        self.journal = journal
+        self.pid = pid
+        self.host = host
+        self.started = started

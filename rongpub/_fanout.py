@@ -209,6 +209,13 @@ class Fanout:
             if not self._active and self._idle is not None:
                 self._idle.set()
 
+    def stop_now(self) -> None:
+        """Stop at once (a second Ctrl-C): requests in flight are no longer waited for and
+        stay unknown. Call it after cancelling the run; a no-op before the run started."""
+        if self._started and hasattr(self, "_delivery"):
+            self._intake_scope.cancel()
+            self._delivery.begin_grace(0)
+
     def _observe(self, duration: float, wait: float) -> None:
         limit = self._concurrency.observe(duration, wait)
         if self._options.concurrency is None and limit != self._slots.total_tokens:

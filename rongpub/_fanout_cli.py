@@ -5,8 +5,8 @@
 
 The app key and secret come from RONGCLOUD_APP_KEY / RONGCLOUD_APP_SECRET. Exit code 0 only
 when every target was sent; 1 when some failed or are unknown (see the journal); 2 for bad
-arguments; 130 after Ctrl-C (the partial report is printed; re-run with the same journal to
-resume).
+arguments or a journal another run is writing (nothing is sent); 130 after Ctrl-C, once or
+twice (the partial report is printed; re-run with the same journal to resume).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import anyio
 
 from ._client import RongCloud
 from ._config import RateLimits
-from ._exceptions import InvalidRequestError
+from ._exceptions import InvalidRequestError, JournalInUseError
 from ._fanout import Fanout
 from ._progress import describe, open_display
 from ._report import FanoutAborted, FanoutReport
@@ -74,9 +74,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the fan-out the arguments describe; returns the exit code."""
     try:
         return anyio.run(_main, args)
-    except (InvalidRequestError, OSError) as exc:
+    except (InvalidRequestError, JournalInUseError, OSError) as exc:
         print(f"rongpub fanout: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a Ctrl-C once the report was printed, while closing
+        return _INTERRUPTED
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -89,8 +91,8 @@ async def _main(args: argparse.Namespace) -> int:
         ):
             track = display.track(args.api)
             fanout = _fanout(rc, args, _read_lines(stream), track, total)
-            interrupted = await run_interruptibly(fanout.run)
-    return _conclude(fanout.report, interrupted)
+            interrupted = await run_interruptibly(fanout.run, fanout.stop_now)
+        return _conclude(fanout.report, interrupted)  # before closing: no report is lost
 
 
 def _limits(api: str, rate: int) -> RateLimits:
@@ -156,31 +158,40 @@ async def _read_lines(stream: IO[bytes]) -> AsyncIterator[str]:
                 yield target
 
 
-async def run_interruptibly(main: Callable[[], Awaitable[object]]) -> bool:
+async def run_interruptibly(
+    main: Callable[[], Awaitable[object]], stop_now: Callable[[], None] | None = None
+) -> bool:
     """Run `main()`; the first Ctrl-C (or SIGTERM) cancels it, which lets the requests in
-    flight settle. Returns whether it was interrupted. A fan-out that stopped early
-    (`FanoutAborted`, or an error reading the targets) returns normally: its report says why.
+    flight settle; a second one calls `stop_now()` (they are no longer waited for). Signals
+    are caught until `main` returns, so no Ctrl-C ends in a traceback. Returns whether it
+    was interrupted. A fan-out that stopped early (`FanoutAborted`, or an error reading the
+    targets) returns normally: its report says why.
     """
     interrupted, error = False, None
-    async with anyio.create_task_group() as group:
+    main_scope = anyio.CancelScope()
 
-        async def watch() -> None:
-            nonlocal interrupted
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
+    async def watch() -> None:
+        nonlocal interrupted
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                if not interrupted:
                     interrupted = True
                     print("\nstopping: letting requests in flight settle...", file=sys.stderr)
-                    group.cancel_scope.cancel()
-                    return
+                    main_scope.cancel()
+                elif stop_now is not None:
+                    print("\nstopping now: requests in flight stay unknown", file=sys.stderr)
+                    stop_now()
 
-        group.start_soon(watch)
-        try:
-            await main()
-        except (FanoutAborted, OSError):
-            pass
-        except Exception as exc:  # raised below, outside the task group (not in a group)
-            error = exc
-        group.cancel_scope.cancel()
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)  # outside `main_scope`: a second signal is still caught
+        with main_scope:
+            try:
+                await main()
+            except (FanoutAborted, OSError):
+                pass
+            except Exception as exc:  # raised below, outside the task group
+                error = exc
+        group.cancel_scope.cancel()  # main is over: stop watching signals
     if error is not None:
         raise error
     return interrupted

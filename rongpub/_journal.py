@@ -14,7 +14,8 @@ unless `resend_unknown`. Before a request goes out a "sending" line names its ta
 a request whose outcomes never follow (the process was killed) leaves them unknown, so a
 resume never sends twice what a dead run may have delivered. Lines are flushed to the OS
 as they are written (and fsynced on close; a power cut may lose the last ones). A torn
-last line left by a killed process is cut off.
+last line left by a killed process is cut off, and its run closed like any dead run. One
+run at a time writes a journal (`JournalLock`); a second one raises `JournalInUseError`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import IO
 import msgspec
 
 from ._exceptions import InvalidRequestError
+from ._journal_lock import JournalLock
 from ._outcomes import TargetOutcome
 from ._request import Template
 from ._seen import DigestSet
@@ -108,14 +110,17 @@ class Journal:
         self.settled = Settled()
         self._api, self._message = api, message
         self._file: IO[bytes] | None = None
-        self._unanswered: dict[str, list[str]] = {}  # request id -> targets, while loading
+        self._unanswered: dict[str, set[str]] = {}  # request id -> targets, while loading
+        self._lock = JournalLock(self.path)
 
     def open(self, *, resend_unknown: bool) -> None:
         """Read what earlier runs settled, then open for appending and write this run's header.
 
-        Raises `InvalidRequestError` when the file is not a fan-out journal or belongs to
-        another message or API.
+        Raises `JournalInUseError` when another run holds the journal, and
+        `InvalidRequestError` when the file is not a fan-out journal or belongs to another
+        message or API.
         """
+        self._lock.acquire()  # first: what is read must not change under this run
         end, unfinished = self._load(resend_unknown) if self.path.exists() else (0, False)
         self._file = self.path.open("ab")
         if self._file.tell() != end:  # a torn last line a killed writer left: cut it off
@@ -137,6 +142,9 @@ class Journal:
                 except msgspec.DecodeError:
                     if raw.endswith(b"\n") or next(lines, None) is not None:
                         self._refuse(f"line {number} is not valid JSON")
+                    # A torn last line (its writer was killed mid-write): cut off in
+                    # `open`; the run it belonged to still ends as any dead run does.
+                    self._close_run(resend_unknown)
                     return end, False
                 self._take(line, number, resend_unknown)
                 end += len(raw)
@@ -149,9 +157,9 @@ class Journal:
         if line.target is not None and line.status is not None:
             self.settled.apply(line.target, line.status, resend_unknown)
             if line.request_id is not None:
-                self._unanswered.pop(line.request_id, None)
+                self._answered(line.request_id, line.target)
         elif line.sending is not None and line.request_id is not None:
-            self._unanswered[line.request_id] = line.sending
+            self._unanswered[line.request_id] = set(line.sending)
         elif line.rongpub_fanout is None:
             self._refuse(f"line {number} is neither a header nor an outcome")
         elif line.rongpub_fanout != _VERSION:
@@ -163,6 +171,14 @@ class Journal:
             )
         else:  # a new run: what the previous one left unanswered stays unknown
             self._close_run(resend_unknown)
+
+    def _answered(self, request_id: str, target: str) -> None:
+        # Per target: a write of a request's outcomes cut short leaves the rest unknown.
+        waiting = self._unanswered.get(request_id)
+        if waiting is not None:
+            waiting.discard(target)
+            if not waiting:
+                del self._unanswered[request_id]
 
     def _close_run(self, resend_unknown: bool) -> None:
         for targets in self._unanswered.values():
@@ -189,10 +205,12 @@ class Journal:
         self._file.flush()
 
     def close(self) -> None:
-        """Flush to disk (fsync) and close; safe to call twice."""
-        if self._file is None:
-            return
+        """Flush to disk (fsync), close and let the next run in; safe to call twice."""
         file, self._file = self._file, None
-        with file:
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            if file is not None:
+                with file:
+                    file.flush()
+                    os.fsync(file.fileno())
+        finally:
+            self._lock.release()

@@ -8,7 +8,7 @@ import anyio
 
 from ._fanout_options import KeepResults
 from ._journal import Journal
-from ._outcomes import TargetOutcome, not_sent
+from ._outcomes import TargetOutcome, is_unsent, not_sent
 from ._report import FanoutReport
 from ._request import PreparedRequest
 
@@ -43,6 +43,7 @@ class Ledger:
         if sent != len(statuses):
             report.failed += statuses.count("failed")
             report.unknown += statuses.count("unknown")
+            report.unsent += sum(1 for outcome in outcomes if is_unsent(outcome))
         report.pending -= len(outcomes)
         if self._keep == "all":
             report.results.extend(outcomes)
@@ -52,7 +53,8 @@ class Ledger:
             self._journal.write(outcomes)
 
     def sending(self, request: PreparedRequest) -> None:
-        """A request is about to go out: the journal notes its targets first."""
+        """A request has its quota and is about to leave: the journal notes its targets
+        first (a request still queued for quota when the process dies is not unknown)."""
         if self._journal is not None:
             self._journal.sending(request.request_id, list(request.targets))
 

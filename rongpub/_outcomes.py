@@ -35,6 +35,7 @@ __all__ = [
     "TargetOutcome",
     "invalid",
     "is_fatal",
+    "is_unsent",
     "not_sent",
     "outcomes_for",
     "unsettled",
@@ -117,10 +118,18 @@ def unsettled(targets: Sequence[str], request_id: str) -> list[TargetOutcome]:
     ]
 
 
+_NOT_SENT = "not sent: "
+
+
 def not_sent(targets: Sequence[str], reason: str) -> list[TargetOutcome]:
     """Outcomes of targets taken from the input but never sent because the fan-out stopped."""
-    error = f"not sent: {reason}"
+    error = _NOT_SENT + reason
     return [TargetOutcome(target=t, status="failed", error=error, retryable=True) for t in targets]
+
+
+def is_unsent(outcome: TargetOutcome) -> bool:
+    """Whether `outcome` is one of `not_sent`'s: dropped by a stopping run, never sent."""
+    return outcome.error is not None and outcome.error.startswith(_NOT_SENT)
 
 
 def is_fatal(exc: Exception) -> bool:

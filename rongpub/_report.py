@@ -18,6 +18,7 @@ class FanoutReport:
     `unknown` by this run; `already_sent` / `already_unknown` when the journal of an earlier
     run settled it (skipped); `duplicates` when it repeated an id seen earlier in this run.
     `pending`: targets taken but not settled yet (queued or in a request).
+    `unsent`: of `failed`, targets dropped unsent because the run stopped (retryable).
     `results`: the outcomes kept (see `keep_results`).
     `quota`: targets per second allowed (None: unlimited).
     `total`: how many targets were announced (len() of the input, or the caller's hint).
@@ -36,6 +37,7 @@ class FanoutReport:
     already_unknown: int = 0
     duplicates: int = 0
     pending: int = 0
+    unsent: int = 0
     elapsed: float = 0.0
     results: list[TargetOutcome] = field(default_factory=list)
     done: bool = False
@@ -55,8 +57,13 @@ class FanoutReport:
 
     @property
     def rate(self) -> float:
-        """Targets settled per second since the start."""
-        return self.settled / self.elapsed if self.elapsed > 0 else 0.0
+        """Targets settled per second since the start; targets a stopping run dropped unsent
+        are not counted (they took no time)."""
+        return self._worked / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def _worked(self) -> int:
+        return self.settled - self.unsent
 
     @property
     def quota_use(self) -> float | None:
@@ -65,7 +72,7 @@ class FanoutReport:
         full window go at once). None without a quota."""
         if not self.quota:
             return None
-        return self.settled / (self.quota * (self.elapsed + 1))
+        return self._worked / (self.quota * (self.elapsed + 1))
 
     @property
     def eta(self) -> float | None:

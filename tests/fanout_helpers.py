@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import msgspec
@@ -13,7 +16,8 @@ import msgspec
 from rongpub import RongCloud
 from rongpub._outcomes import TargetOutcome
 from rongpub._report import FanoutReport
-from rongpub.emulator import Emulator, EmulatorApp, Record
+from rongpub.emulator import Emulator, EmulatorApp, Faults, Record
+from rongpub.emulator._wire import Reply
 
 #: The message of most tests: keyword arguments of `fanout_group` / `fanout_chatroom`.
 MESSAGE: dict[str, Any] = {
@@ -58,9 +62,10 @@ def last_status(outcomes: Iterable[TargetOutcome]) -> dict[str, TargetOutcome]:
 
 def journal_state(path: Path) -> dict[str, str]:
     """Each target's state as a resume sees it: its last outcome, or "unknown" when a
-    request to it was sent and its run ended before the answer was written."""
+    request to it was sent and its run ended before the answer was written (a torn last
+    line is left out)."""
     state: dict[str, str] = {}
-    unanswered: dict[str, list[str]] = {}
+    unanswered: dict[str, set[str]] = {}
 
     def end_run() -> None:
         for targets in unanswered.values():
@@ -68,14 +73,17 @@ def journal_state(path: Path) -> dict[str, str]:
         unanswered.clear()
 
     for raw in path.read_bytes().splitlines():
-        line = msgspec.json.decode(raw)
+        try:
+            line = msgspec.json.decode(raw)
+        except msgspec.DecodeError:  # a torn last line (a resume cuts it off)
+            break
         if "rongpub_fanout" in line:
             end_run()
         elif "sending" in line:
-            unanswered[line["request_id"]] = line["sending"]
+            unanswered[line["request_id"]] = set(line["sending"])
         else:
             state[line["target"]] = line["status"]
-            unanswered.pop(line.get("request_id", ""), None)
+            unanswered.get(line.get("request_id", ""), set()).discard(line["target"])
     end_run()
     return state
 
@@ -107,3 +115,33 @@ def check_accounting(
     )
     assert report.pending == 0
     return statuses
+
+
+def targets_of(body: bytes) -> list[str]:
+    """The group ids of a publish request's form body."""
+    return [value for key, value in parse_qsl(body.decode()) if key == "toGroupId"]
+
+
+class Witness(Emulator):
+    """An emulator that also notes the group ids of every publish that reached it, whatever
+    it answered (a 5xx, a reset): what left the client, as opposed to what was recorded."""
+
+    def __init__(
+        self, *, group_limit: int, faults: Faults | None = None, seed: int | None = None
+    ) -> None:
+        super().__init__(group_limit=group_limit, faults=faults, seed=seed)
+        self.reached: Counter[str] = Counter()
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        self.reached.update(targets_of(body))
+        return super().handle(method, target, headers, body)
+
+
+def wait_for_outcomes(journal: Path, count: int, process: subprocess.Popen[Any]) -> None:
+    """Wait until `journal` holds `count` outcome lines while `process` runs (at most 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.exists() and journal.read_bytes().count(b'"status"') >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no {count} outcomes in the journal (exit {process.poll()})")
