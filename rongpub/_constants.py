@@ -35,6 +35,12 @@ MAX_EXTRA_VALUE: Final = 4096
 MAX_EXTRA_PAIRS: Final = 100
 MAX_PUSH_TITLE: Final = 50
 MAX_NONCE: Final = 18
+#: User, group and chatroom ids are at most 64 characters (the API's id rules; longer ones are
+#: refused with 1005, and the official Python SDK checks the same bound).
+MAX_ID_LENGTH: Final = 64
+#: Deepest JSON nesting the client sends in content (RongCloud states none; msgspec, and so the
+#: emulator, stop near Python's recursion limit, ~1,000, which no real message comes near).
+MAX_JSON_DEPTH: Final = 100
 MAX_REQUEST_ID: Final = 36
 
 #: How often a 429 is retried before RateLimitedError reaches the caller.

@@ -18,12 +18,15 @@ from ._form import encode_form
 from ._push import PushExt
 from ._validation import (
     Content,
+    boolean_field,
     check_id,
     check_ids,
     check_mentions,
+    check_text,
     encode_content,
     encode_extra_content,
     encode_push_ext,
+    flag_field,
 )
 
 __all__ = ["Api", "PreparedRequest", "Template", "chatroom_template", "group_template"]
@@ -85,14 +88,8 @@ def request_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
-def _flag(value: bool | None) -> str | None:
-    """Int fields of the documents: 1 / 0."""
-    return None if value is None else str(int(value))
-
-
-def _boolean(value: bool | None) -> str | None:
-    """Boolean fields of the documents: true / false."""
-    return None if value is None else ("true" if value else "false")
+def _text(field: str, value: object) -> str | None:
+    return None if value is None else check_text(field, value)
 
 
 def _present(pairs: Iterable[tuple[str, str | bytes | None]]) -> Pairs:
@@ -119,6 +116,21 @@ def group_template(
     """Validate and encode a group message; see `RongCloud.publish_group` for the fields."""
     check_id("from_user_id", from_user_id)
     users = None if to_user_ids is None else check_ids("to_user_ids", to_user_ids)
+    flags = {
+        name: flag_field(name, value)
+        for name, value in (
+            ("include_sender", include_sender),
+            ("persisted", persisted),
+            ("mentioned", mentioned),
+            ("content_available", content_available),
+        )
+    }
+    booleans = {
+        "expansion": boolean_field("expansion", expansion),
+        "disable_push": boolean_field("disable_push", disable_push),
+    }
+    # Fields that take effect with one undirected group only: False is the default, so it is
+    # no request for an effect (the Go SDK always sends it); True or a value is one.
     single_only = [
         name
         for name, value in (
@@ -127,29 +139,29 @@ def group_template(
             ("disable_push", disable_push),
             ("push_ext", push_ext),
         )
-        if value is not None
+        if value is not None and value is not False
     ]
     if users is not None and single_only:
         raise InvalidRequestError(single_only[0], "is not supported with to_user_ids")
-    if extra_content is not None and not expansion:
+    if extra_content is not None and expansion is not True:
         raise InvalidRequestError("extra_content", "needs expansion=True")
-    name, body = encode_content(content, object_name)
-    check_mentions(content, mentioned, users)
+    name, body, value = encode_content(content, object_name)
+    check_mentions(content, value, bool(mentioned), users)
     head = [("fromUserId", from_user_id)]
     extra = None if extra_content is None else encode_extra_content(extra_content)
     tail = _present(
         (
             ("objectName", name),
             ("content", body),
-            ("pushContent", push_content),
-            ("pushData", push_data),
-            ("isIncludeSender", _flag(include_sender)),
-            ("isPersisted", _flag(persisted)),
-            ("isMentioned", _flag(mentioned)),
-            ("contentAvailable", _flag(content_available)),
-            ("expansion", _boolean(expansion)),
+            ("pushContent", _text("push_content", push_content)),
+            ("pushData", _text("push_data", push_data)),
+            ("isIncludeSender", flags["include_sender"]),
+            ("isPersisted", flags["persisted"]),
+            ("isMentioned", flags["mentioned"]),
+            ("contentAvailable", flags["content_available"]),
+            ("expansion", booleans["expansion"]),
             ("extraContent", extra),
-            ("disablePush", _boolean(disable_push)),
+            ("disablePush", booleans["disable_push"]),
             ("pushExt", None if push_ext is None else encode_push_ext(push_ext)),
         )
     )
@@ -183,13 +195,13 @@ def chatroom_template(
         isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 3
     ):
         raise InvalidRequestError("priority", f"must be 0, 1, 2 or 3, got {priority!r}")
-    name, body = encode_content(content, object_name)
+    name, body, _ = encode_content(content, object_name)
     tail = _present(
         (
             ("objectName", name),
             ("content", body),
-            ("isPersisted", _flag(persisted)),
-            ("isIncludeSender", _flag(include_sender)),
+            ("isPersisted", flag_field("persisted", persisted)),
+            ("isIncludeSender", flag_field("include_sender", include_sender)),
             ("priority", None if priority is None else str(priority)),
         )
     )

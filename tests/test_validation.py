@@ -135,7 +135,7 @@ async def test_chatroom_rule(case: str, change: dict[str, Any], field: str) -> N
 async def test_single_group_fields_say_why_only_one_group_is_allowed() -> None:
     async with MockAPI().client() as rc:
         with pytest.raises(InvalidRequestError, match="expansion allow exactly one group"):
-            await rc.publish_group(**{**GROUP, "group_ids": ["a", "b"], "expansion": False})
+            await rc.publish_group(**{**GROUP, "group_ids": ["a", "b"], "expansion": True})
 
 
 async def test_a_send_bigger_than_the_quota_is_refused_before_sending() -> None:

@@ -149,9 +149,9 @@ async def test_bytes_content_is_sent_unchanged() -> None:
     api = MockAPI()
     async with api.client() as rc:
         await rc.publish_chatroom(
-            from_user_id="u", chatroom_ids=["c"], object_name="X:Bin", content=b"\x00\xff"
+            from_user_id="u", chatroom_ids=["c"], object_name="X:Bin", content=b"\x00\xc3\xa9"
         )
-    assert b"&content=%00%FF" in api.requests[0].content
+    assert b"&content=%00%C3%A9" in api.requests[0].content
 
 
 async def test_every_attempt_is_signed_and_carries_the_auth_headers() -> None:

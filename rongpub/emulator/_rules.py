@@ -1,15 +1,16 @@
 """The parameter rules of the two publish documents, applied to a decoded form.
 
-`group-publish.zh.txt` and `chatroom-publish.zh.txt` (in the project's shared spec) are the
-contract; each rule below cites the field it comes from. Fields the documents do not list are
-kept in the record but not judged, as the real server ignores them.
+The group and chatroom publish documents (docs.rongcloud.cn, message/send-group and
+send-chatroom) are the contract; each rule below cites the field it comes from. Fields the
+documents do not list are kept in the record but not judged, as the real server ignores them.
+The limits come from `rongpub._constants` (one source); the checks are the emulator's own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._constants import MAX_GROUPS
+from .._constants import MAX_GROUPS, MAX_ID_LENGTH
 from ._form import Form, param_error, too_long
 from ._json_rules import (
     check_content,
@@ -19,11 +20,8 @@ from ._json_rules import (
     check_push_ext,
 )
 
-__all__ = ["MAX_ID_LENGTH", "Publish", "check_chatroom", "check_group"]
+__all__ = ["Publish", "check_chatroom", "check_group"]
 
-#: User, group and chatroom ids are at most 64 characters (the API's id rules; the official
-#: Python SDK checks the same bound).
-MAX_ID_LENGTH = 64
 _FLAG = range(2)
 _PRIORITY = range(4)
 _CORE_FIELDS = ("fromUserId", "objectName", "content")
