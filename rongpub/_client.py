@@ -92,6 +92,7 @@ class RongCloud:
             _setting(app_key, APP_KEY_ENV, "app_key"),
             _setting(app_secret, APP_SECRET_ENV, "app_secret"),
         )
+        del app_secret  # a failure below must not leave the secret in this frame's locals
         self._hosts = Hosts(_base_urls(region, base_urls))
         self._retry = retry
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -117,9 +118,12 @@ class RongCloud:
         }
 
     def __repr__(self) -> str:
-        return (
-            f"RongCloud(app_key={self._credentials.app_key!r}, base_urls={list(self._hosts.urls)})"
-        )
+        # Safe on a client whose __init__ failed half-way (a debugger shows such a `self`).
+        credentials = getattr(self, "_credentials", None)
+        hosts = getattr(self, "_hosts", None)
+        app_key = None if credentials is None else credentials.app_key
+        urls = None if hosts is None else list(hosts.urls)
+        return f"RongCloud(app_key={app_key!r}, base_urls={urls})"
 
     async def __aenter__(self) -> RongCloud:
         return self
@@ -263,14 +267,25 @@ class RongCloud:
             departure = await self._limiter.acquire(quota, request.cost)
         if on_leaving is not None:  # told as the bytes are about to go out
             departure = Announced(departure, on_leaving)
-        # Signed after the wait, so the timestamp is fresh however long the queue was.
+        # Signed inside `post` (after the wait, so the timestamp is fresh however long the
+        # queue was); no frame of an error's traceback holds the signed headers.
+        answer = await post(
+            self._http,
+            url,
+            request,
+            self._headers,
+            self._timeout,
+            departure,
+            traced=self._traced[url],
+        )
+        return decode(request, *answer)
+
+    def _headers(self, request: PreparedRequest) -> dict[str, str]:
+        """The headers of one attempt, signed anew."""
         headers = self._credentials.headers()
         headers["Content-Type"] = _CONTENT_TYPE
         headers["X-Request-ID"] = request.request_id
-        response = await post(
-            self._http, url, request, headers, self._timeout, departure, traced=self._traced[url]
-        )
-        return decode(request, response.status_code, response.content, response.headers)
+        return headers
 
     async def _wait_out(self, quota: Quota | None, retry_after: float | None) -> None:
         """After a 429: pause the quota for everyone (or just this call when unlimited)."""

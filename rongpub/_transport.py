@@ -1,9 +1,12 @@
 """Step 3 of the data path: send one attempt to the current host, and choose the host.
 
 `post` translates httpx's exceptions at this one boundary: failures before any byte left
-(`ConnectionFailedError`) and failures after (`DeliveryUnknownError`). `Hosts` keeps which
-base URL is current: a connection failure moves to the next one at once; an ambiguous
-failure moves subsequent calls at most once per cooldown (as the official Go SDK does).
+(`ConnectionFailedError`) and failures after (`DeliveryUnknownError`). The translated error
+names the cause in its message but neither chains nor carries httpx's exception: those hold
+the request, whose signature headers would let anyone replay calls while the timestamp holds.
+`Hosts` keeps which base URL is current: a connection failure moves to the next one at once;
+an ambiguous failure moves subsequent calls at most once per cooldown (as the official Go SDK
+does).
 """
 
 from __future__ import annotations
@@ -16,11 +19,19 @@ from typing import Any
 import httpx
 
 from ._constants import FAILOVER_COOLDOWN
-from ._exceptions import ConnectionFailedError, DeliveryUnknownError, InvalidRequestError
+from ._exceptions import (
+    ConnectionFailedError,
+    DeliveryUnknownError,
+    InvalidRequestError,
+    RongCloudError,
+)
 from ._limiter import Departure
 from ._request import PreparedRequest
 
-__all__ = ["Hosts", "post", "traces_writes"]
+__all__ = ["Answer", "Hosts", "post", "traces_writes"]
+
+#: What `post` returns: the status code, body and headers of the answer.
+Answer = tuple[int, bytes, httpx.Headers]
 
 # Raised before the request could be written: the server cannot have seen it.
 _NOT_SENT = (
@@ -126,13 +137,14 @@ async def post(
     client: httpx.AsyncClient,
     base_url: str,
     request: PreparedRequest,
-    headers: dict[str, str],
+    sign: Callable[[PreparedRequest], dict[str, str]],
     timeout: httpx.Timeout,
     departure: Departure | None = None,
     *,
     traced: bool = True,
-) -> httpx.Response:
-    """POST `request` to `base_url`; httpx errors become rongpub's two transport errors.
+) -> Answer:
+    """POST `request` to `base_url` with the headers `sign(request)` gives (signed as the
+    attempt starts); httpx errors become rongpub's two transport errors.
 
     With a `departure`, the limiter is told just before the bytes go out: from the trace
     hook as the headers are written when the transport is `traced` (see `traces_writes`),
@@ -144,27 +156,52 @@ async def post(
             extensions = {"trace": _trace(departure)}
         else:
             await departure.leaving()
+    error: RongCloudError
     try:
-        return await client.post(
-            _url(base_url, request.path),
-            content=request.body,
-            headers=headers,
-            timeout=timeout,
-            extensions=extensions,
+        return await _exchange(
+            client, _url(base_url, request.path), request, sign, timeout, extensions
         )
     except _NOT_SENT as exc:
-        if not _surely_unsent(exc):
-            raise DeliveryUnknownError(
-                f"connection to {base_url} lost ({type(exc.__cause__).__name__}): the server "
-                "may have accepted the message",
-                request_id=request.request_id,
-            ) from exc
-        raise ConnectionFailedError(
-            f"could not reach {base_url}: {type(exc).__name__}", request_id=request.request_id
-        ) from exc
+        error = _not_sent(exc, base_url, request)
     except httpx.TransportError as exc:
-        raise DeliveryUnknownError(
-            f"{type(exc).__name__} after sending to {base_url}: the server may have "
-            "accepted the message",
+        error = DeliveryUnknownError(
+            f"{_cause(exc)} after sending to {base_url}: the server may have accepted the message",
             request_id=request.request_id,
-        ) from exc
+        )
+    except RongCloudError as exc:  # from the limiter, inside httpcore's frames
+        error = exc.with_traceback(None)
+    # Raised outside the handlers: no __context__ leads back to httpx's frames and request.
+    raise error
+
+
+async def _exchange(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    request: PreparedRequest,
+    sign: Callable[[PreparedRequest], dict[str, str]],
+    timeout: httpx.Timeout,
+    extensions: dict[str, Any] | None,
+) -> Answer:
+    response = await client.post(
+        url, content=request.body, headers=sign(request), timeout=timeout, extensions=extensions
+    )
+    return response.status_code, response.content, response.headers
+
+
+def _cause(exc: httpx.TransportError) -> str:
+    """The error's type and text, and its cause's: what is kept of it."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    cause = exc.__cause__
+    return text if cause is None else f"{text} ({type(cause).__name__}: {cause})"
+
+
+def _not_sent(exc: httpx.TransportError, base_url: str, request: PreparedRequest) -> RongCloudError:
+    if not _surely_unsent(exc):
+        return DeliveryUnknownError(
+            f"connection to {base_url} lost ({_cause(exc)}): the server may have accepted the "
+            "message",
+            request_id=request.request_id,
+        )
+    return ConnectionFailedError(
+        f"could not reach {base_url}: {_cause(exc)}", request_id=request.request_id
+    )
