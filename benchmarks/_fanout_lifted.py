@@ -20,13 +20,13 @@ import anyio
 import httpx
 
 from rongpub import RongCloud
-from rongpub._fanout import Fanout
-from rongpub._fanout_options import (
+from rongpub._fanout.engine import Fanout
+from rongpub._fanout.options import (
     FANOUT_CHATROOM_PACK,
     FANOUT_UNLIMITED_CONCURRENCY,
     FanoutOptions,
 )
-from rongpub._report import FanoutReport
+from rongpub._fanout.report import FanoutReport
 from rongpub._request import PreparedRequest, chatroom_template
 from rongpub._response import PublishResult
 

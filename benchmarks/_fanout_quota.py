@@ -14,8 +14,8 @@ import anyio
 
 from rongpub import RateLimits, RongCloud, TextMessage
 from rongpub._constants import CHATROOM_RATE_LIMIT, GROUP_RATE_LIMIT
-from rongpub._outcomes import TargetOutcome
-from rongpub._report import FanoutReport
+from rongpub._fanout.outcomes import TargetOutcome
+from rongpub._fanout.report import FanoutReport
 from rongpub.emulator import Arrival, Faults, Record, start_in_subprocess
 from rongpub.emulator._quota import worst_window
 

@@ -26,8 +26,8 @@ from aiolimiter import AsyncLimiter
 
 from rongpub import Quota, RateLimitedError, RateLimits, RongCloud, RongCloudError, TextMessage
 from rongpub._constants import CHATROOM_PUBLISH_PATH, GROUP_PUBLISH_PATH
-from rongpub._limiter import Departure
-from rongpub._sliding_log import SlidingWindowLimiter
+from rongpub._limit.protocol import Departure
+from rongpub._limit.sliding_log import SlidingWindowLimiter
 
 __all__ = ["Tally", "naive", "rongpub"]
 

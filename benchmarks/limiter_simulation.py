@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rongpub._schedule import Schedule, Ticket
+from rongpub._limit.schedule import Schedule, Ticket
 
 __all__ = ["simulate"]
 

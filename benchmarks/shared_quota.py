@@ -52,8 +52,8 @@ from rongpub._constants import DEFAULT_WINDOW_MARGIN
 from rongpub.emulator import EmulatorProcess, Faults, start_in_subprocess
 from rongpub.emulator._quota import worst_window
 from rongpub.redis import DEFAULT_SLACK
-from tests.redis_server import RedisServer
-from tests.redis_worker import Workers
+from tests.redis.server import RedisServer
+from tests.redis.worker import Workers
 
 __all__ = ["main", "measure"]
 

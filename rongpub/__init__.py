@@ -14,8 +14,11 @@ from ._exceptions import (
     RejectedError,
     RongCloudError,
 )
-from ._fanout import Fanout
-from ._limiter import Limiter, Quota
+from ._fanout.engine import Fanout
+from ._fanout.outcomes import TargetOutcome
+from ._fanout.report import FanoutAborted, FanoutReport
+from ._limit.protocol import Limiter, Quota
+from ._limit.sliding_log import SlidingWindowLimiter
 from ._messages import (
     CommandMessage,
     FileMessage,
@@ -32,7 +35,6 @@ from ._messages import (
     UserInfo,
     VoiceMessage,
 )
-from ._outcomes import TargetOutcome
 from ._push import (
     APNsPush,
     FCMPush,
@@ -44,9 +46,7 @@ from ._push import (
     VivoPush,
     XiaomiPush,
 )
-from ._report import FanoutAborted, FanoutReport
 from ._response import PublishResult
-from ._sliding_log import SlidingWindowLimiter
 
 __version__ = "0.1.0"
 

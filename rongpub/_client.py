@@ -22,23 +22,23 @@ from ._exceptions import (
     InvalidRequestError,
     RateLimitedError,
 )
-from ._fanout import Fanout
-from ._fanout_options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
-from ._intake import Targets
-from ._leaving import Announced
-from ._limiter import Departure, Limiter, Quota
+from ._fanout.engine import Fanout
+from ._fanout.intake import Targets
+from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
+from ._limit.leaving import Announced
+from ._limit.protocol import Departure, Limiter, Quota
+from ._limit.sliding_log import SlidingWindowLimiter
 from ._push import PushExt
 from ._request import Api, PreparedRequest, Template, chatroom_template, group_template
 from ._response import PublishResult, decode
 from ._signing import Credentials
-from ._sliding_log import SlidingWindowLimiter
 from ._transport import Hosts, post, traces_writes
 from ._validation import Content
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._fanout_options import FanoutKwargs
+    from ._fanout.options import FanoutKwargs
 
 __all__ = ["RongCloud"]
 

@@ -25,7 +25,7 @@ from ._exceptions import (
     InvalidRequestError,
     RongCloudError,
 )
-from ._limiter import Departure
+from ._limit.protocol import Departure
 from ._request import PreparedRequest
 
 __all__ = ["Answer", "Hosts", "post", "traces_writes"]

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from rongpub import RateLimits, RetryPolicy, RongCloud
-from rongpub._limiter import Limiter
+from rongpub._limit.protocol import Limiter
 
 Answer = httpx.Response | Exception
 OK = b'{"code":200}'

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rongpub import APIError, InvalidRequestError, MentionedInfo, PushExt, TextMessage
 from rongpub._constants import BUILTIN_OBJECT_NAMES, MAX_CONTENT_BYTES
 
-from .fanout_helpers import emulator_client, lifted_emulator
+from .fanout.helpers import emulator_client, lifted_emulator
 
 # RONGPUB_FUZZ_EXAMPLES=2000 for a longer hunt; the suite's default stays a few seconds.
 _EXAMPLES = int(os.environ.get("RONGPUB_FUZZ_EXAMPLES", "150"))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rongpub._cli import build_parser
+from rongpub._cli.main import build_parser
 from rongpub.emulator import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Faults
 from rongpub.emulator import _cli as cli
 

@@ -97,7 +97,7 @@ _CHILD = textwrap.dedent(
     """
     import resource, sys
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    from rongpub._cli import main
+    from rongpub._cli.main import main
     sys.exit(main(sys.argv[1:]))
     """
 )
@@ -150,7 +150,7 @@ def test_inconsistent_limits_are_refused(options: dict[str, float]) -> None:
 
 
 def test_the_command_line_refuses_a_zero_timeout(capsys: pytest.CaptureFixture[str]) -> None:
-    from rongpub._cli import main
+    from rongpub._cli.main import main
 
     assert main(["emulator", "--request-timeout", "0"]) == 2
     assert "request_timeout" in capsys.readouterr().err

@@ -1,0 +1,191 @@
+"""The pure scheduling core of the in-process limiter: who may leave now, and when to look again.
+
+No clocks, no tasks: every method takes the current time `now` (seconds, monotonic) from the
+caller, so the rules can be tested and simulated exactly. `_limit.sliding_log` adds the waiting.
+
+State of one quota:
+- the log: `(left_at, ticket)` of every release in the last `span` seconds, oldest first;
+- the queue: waiting tickets in arrival order, each counting the units that overtook it;
+- the instant of the last release (for pacing) and a pause deadline (after a 429).
+
+`pick(now)` answers "which ticket may leave now?":
+1. nothing leaves while paused, or sooner than `interval` after the previous release;
+2. the head of the queue leaves as soon as its cost fits: `used + cost <= limit`;
+3. otherwise the largest later ticket (the oldest among equals) whose cost fits may leave first,
+   but only if no ticket it would overtake has then been overtaken by more than `overtake`
+   units in total (its *budget*).
+
+Rule 2 is the exact log: the caller records a release at the instant it really happens, so
+every release is checked against the window `(now - span, now]` that ends at it. Rule 3 exists
+because strict FIFO wastes quota: while a 3-unit head waits for a third unit to expire, the two
+free units sit idle. Letting small later sends use them, within a budget, recovers that quota
+without starving anyone (see `SlidingWindowLimiter` for the argument and the figures). Taking
+the largest that fits fills the idle units in one release and keeps small sends from jumping
+the queue more often than they must.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass
+
+__all__ = ["Schedule", "Ticket"]
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One waiting request: its `cost` in units and how many later units went before it."""
+
+    cost: int
+    overtaken: int = 0
+    counted: bool = False  # logged by `count`: granted elsewhere
+
+
+class Schedule:
+    """Quota bookkeeping for one (app key, API): an exact log of releases plus a FIFO queue.
+
+    `limit`: units per window. `span`: seconds a release counts (window + margin).
+    `overtake`: units of later requests that may go ahead of any one waiting request
+    (0 = strict FIFO). `interval`: minimum seconds between two releases (pacing).
+    """
+
+    def __init__(self, *, limit: int, span: float, overtake: int, interval: float) -> None:
+        self.limit = limit
+        self.span = span
+        self.overtake = overtake
+        self.interval = interval
+        self._log: deque[tuple[float, Ticket]] = deque()
+        self._used = 0
+        self._queue: list[Ticket] = []
+        self._last = -math.inf
+        self._paused_until = -math.inf
+
+    @property
+    def head(self) -> Ticket | None:
+        """The oldest waiting ticket, if any."""
+        return self._queue[0] if self._queue else None
+
+    @property
+    def waiting(self) -> int:
+        """Number of tickets in the queue."""
+        return len(self._queue)
+
+    def used(self, now: float) -> int:
+        """Units released in the window `(now - span, now]`."""
+        self._expire(now)
+        return self._used
+
+    def enqueue(self, cost: int, *, first: bool = False) -> Ticket:
+        """Queue a request of `cost` units (1 to `limit`) behind every earlier one, or ahead
+        of all of them when `first` (a granted request whose units expired before it left)."""
+        if not 1 <= cost <= self.limit:
+            raise ValueError(f"cost must be between 1 and the limit {self.limit}, not {cost}")
+        ticket = Ticket(cost)
+        if first:
+            self._queue.insert(0, ticket)
+        else:
+            self._queue.append(ticket)
+        return ticket
+
+    def withdraw(self, ticket: Ticket) -> None:
+        """Forget a ticket that will not leave (its task was cancelled); it took no units."""
+        self._queue.remove(ticket)
+
+    def pause_until(self, deadline: float) -> None:
+        """Release nothing before `deadline` (a later pause extends an earlier one)."""
+        self._paused_until = max(self._paused_until, deadline)
+
+    def pick(self, now: float) -> Ticket | None:
+        """The ticket that may leave at `now` under the rules above, or None."""
+        if not self._queue or now < self._paused_until or now < self._last + self.interval:
+            return None
+        free = self.limit - self.used(now)
+        head = self._queue[0]
+        return head if head.cost <= free else self._overtaker(free)
+
+    def take(self, ticket: Ticket, now: float) -> None:
+        """Record that `ticket` left at `now` (the instant it really did); `now` never decreases."""
+        index = self._queue.index(ticket)
+        for earlier in self._queue[:index]:
+            earlier.overtaken += ticket.cost
+        del self._queue[index]
+        self._insert(now, ticket)
+        self._last = now
+
+    def count(self, at: float, cost: int) -> None:
+        """Log `cost` units released at `at` by someone else (e.g. the shared limiter before
+        an outage), even in the future: a logged instant counts in every window holding it,
+        and it counts from now until it has expired, which errs on the safe side."""
+        self._insert(at, Ticket(cost, counted=True))
+
+    def granted(self, now: float) -> list[tuple[float, int]]:
+        """(instant, units) of the releases taken here (not `count`ed) that still count."""
+        self._expire(now)
+        return [(at, ticket.cost) for at, ticket in self._log if not ticket.counted]
+
+    def _insert(self, at: float, ticket: Ticket) -> None:
+        if self._log and self._log[-1][0] > at:  # an instant counted ahead of now: keep order
+            self._log = deque(sorted((*self._log, (at, ticket)), key=lambda entry: entry[0]))
+        else:
+            self._log.append((at, ticket))
+        self._used += ticket.cost
+
+    def restamp(self, ticket: Ticket, now: float, *, force: bool = False) -> bool:
+        """`ticket`, taken earlier, really leaves at `now` (e.g. after opening a connection).
+
+        Its units count from `now` on: windows that end before `now` lose them (they were
+        checked with them, so stay within the limit) and later releases are checked against
+        the true instant, which keeps their arrivals a full span apart from this one.
+        Returns False, changing nothing, when its units expired already (it leaves `span` or
+        more after it was taken): nothing checked it against the releases since, so it must
+        be taken again (`enqueue(cost, first=True)`); with `force` (its bytes are out already,
+        nothing can be taken back) it is counted again from `now`.
+        """
+        self._expire(now)
+        kept = [entry for entry in self._log if entry[1] is not ticket]
+        if len(kept) == len(self._log) and not force:
+            return False
+        if len(kept) == len(self._log):
+            self._used += ticket.cost
+        self._log = deque(sorted((*kept, (now, ticket)), key=lambda entry: entry[0]))
+        return True
+
+    def next_free(self, now: float) -> float:
+        """The instant the oldest release in the log expires (`now` when the log is empty)."""
+        self._expire(now)
+        return self._log[0][0] + self.span if self._log else now
+
+    def next_change(self, now: float) -> float:
+        """The earliest instant after `now` at which `pick` may answer differently on its own
+        (a release expiring, the pacing gap or a pause ending); `inf` when nobody waits."""
+        if not self._queue:
+            return math.inf
+        gate = max(self._paused_until, self._last + self.interval)
+        if gate > now:
+            return gate
+        self._expire(now)
+        return self._log[0][0] + self.span if self._log else now
+
+    def _overtaker(self, free: int) -> Ticket | None:
+        """The largest later ticket that fits in `free` units and in the budget of every
+        ticket ahead of it; the oldest among equals."""
+        best: Ticket | None = None
+        budget = self.overtake - self._queue[0].overtaken
+        for ticket in itertools.islice(self._queue, 1, None):
+            room = min(free, budget)
+            if room < 1:
+                break
+            if ticket.cost <= room and (best is None or ticket.cost > best.cost):
+                best = ticket
+                if ticket.cost == room:  # room only shrinks further back: none fits better
+                    break
+            budget = min(budget, self.overtake - ticket.overtaken)
+        return best
+
+    def _expire(self, now: float) -> None:
+        # A release at t counts in every window (x - span, x] with t <= x < t + span.
+        log = self._log
+        while log and log[0][0] + self.span <= now:
+            self._used -= log.popleft()[1].cost

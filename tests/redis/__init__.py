@@ -1,0 +1,1 @@
+"""Tests of the Redis shared limiter (each starts its own redis-server)."""
