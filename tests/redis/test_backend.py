@@ -8,9 +8,6 @@ from rongpub import LimiterUnavailableError
 from rongpub.redis import RedisLimiter
 
 from .fakes import new_quota
-from .server import redis_url
-
-__all__ = ["redis_url"]
 
 pytestmark = pytest.mark.anyio
 

@@ -25,9 +25,7 @@ from rongpub._redis.store import QuotaKeys, RedisStore, quota_keys
 from rongpub.redis import RedisLimiter
 
 from .fakes import new_quota, until
-from .server import RedisServer, redis_url
-
-__all__ = ["redis_url"]
+from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 

@@ -27,9 +27,6 @@ from rongpub._redis.store import Booking, QuotaKeys, Redated, quota_keys
 from rongpub.redis import RedisLimiter
 
 from .fakes import RecordingLimiter, new_quota
-from .server import redis_url
-
-__all__ = ["redis_url"]
 
 #: Redis's wall clock runs this far ahead of the fake monotonic clock (microseconds).
 OFFSET_US = 1_700_000_000_000_000

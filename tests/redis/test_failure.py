@@ -6,7 +6,7 @@ Each test owns a private redis-server, so killing it disturbs nobody else.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -17,7 +17,7 @@ from rongpub._redis.store import quota_keys
 from rongpub.redis import RedisLimiter
 
 from .fakes import RecordingLimiter, Sleeps, new_quota
-from .server import RedisServer, running_server
+from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -28,12 +28,6 @@ TASKS, ROUNDS = 10, 5
 def anyio_backend() -> str:
     """redis-py's asyncio client runs on asyncio only (trio: see test_redis_backend.py)."""
     return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with running_server() as started:
-        yield started
 
 
 @pytest.fixture

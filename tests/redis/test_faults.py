@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from rongpub.emulator import Emulator, run_in_thread
 from rongpub.emulator._quota import worst_window
 
-from .server import RedisServer, running_server
+from .server import RedisServer
 from .worker import Workers
 
 pytestmark = pytest.mark.slow
@@ -34,12 +33,6 @@ MARGIN = 0.15
 SECONDS = 9.0
 #: (seconds after the phase starts, what happens to redis-server)
 FAULTS = [(2.0, "kill"), (3.0, "start"), (5.0, "freeze"), (6.5, "thaw")]
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with running_server() as started:
-        yield started
 
 
 def _inflict(server: RedisServer, started: float, done: list[tuple[str, float]]) -> None:

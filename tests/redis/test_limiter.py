@@ -19,9 +19,6 @@ from rongpub._redis.store import quota_keys
 from rongpub.redis import RedisLimiter
 
 from .fakes import RecordingLimiter, Sleeps, new_quota
-from .server import redis_url
-
-__all__ = ["redis_url"]
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
 
 import anyio
 import pytest
@@ -19,7 +18,7 @@ from rongpub import LimiterUnavailableError
 from rongpub.redis import RedisLimiter
 
 from .fakes import RecordingLimiter, new_quota
-from .server import RedisServer, running_server
+from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -29,12 +28,6 @@ LIMIT = 10
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with running_server() as started:
-        yield started
 
 
 async def test_the_local_fallback_counts_the_redis_bookings_still_due(

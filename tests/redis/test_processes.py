@@ -15,10 +15,7 @@ import pytest
 from rongpub.emulator import Emulator, run_in_thread
 from rongpub.emulator._quota import worst_window
 
-from .server import redis_url
 from .worker import Workers
-
-__all__ = ["redis_url"]
 
 pytestmark = pytest.mark.slow
 

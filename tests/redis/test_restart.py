@@ -6,7 +6,6 @@ booked, so that no window holds more than the limit across the old and the new b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from rongpub._redis.store import quota_keys
 from rongpub.redis import RedisLimiter
 
 from .fakes import Sleeps, new_quota, until
-from .server import RedisServer, running_server
+from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -29,12 +28,6 @@ WIDTH_US = 1_000_000  # one window (the quotas here have no margin)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with running_server() as started:
-        yield started
 
 
 def worst(instants: list[int]) -> int:

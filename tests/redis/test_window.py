@@ -21,9 +21,6 @@ from rongpub import Quota
 from rongpub._redis.store import Booking, RedisStore, quota_keys
 
 from .fakes import new_quota
-from .server import redis_url
-
-__all__ = ["redis_url"]
 
 pytestmark = pytest.mark.anyio
 
