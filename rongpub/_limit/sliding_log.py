@@ -1,75 +1,14 @@
 """`SlidingWindowLimiter`: the in-process limiter, an exact log of what left in the last window.
 
-The guarantee. For each quota (app key, API), no window of `window + margin` seconds, anywhere
-on the client's monotonic clock, holds releases of more than `limit` units; hence no 1-second
-window at the server, fixed or sliding, holds more than `limit`, provided the delay from
-release to arrival varies by less than `margin`. Argument: a release is recorded at the clock
-reading of the moment its task really runs (after any late timer wake-up), and it is allowed only
-if the releases in `(now - span, now]` plus its own cost fit in `limit` (`span = window +
-margin`). Releases are recorded in time order, so for any window, its last release `x` was
-checked against `(x - span, x]`, which contains every other release of that window. The bound
-is therefore independent of how late timers fire or how tasks interleave; lateness only costs
-throughput (about `delay / span` per late wake), never safety.
+Invariant: for each quota, no window of `window + margin` seconds on the monotonic clock holds
+releases of more than `limit` units. A release is recorded at the instant its task really
+runs (re-dated by `Departure.leaving()` / `left()` to when its bytes go out) and allowed only
+if the log of the last `window + margin` plus its cost fits the limit; a send leaving more than
+a span after its grant is granted again. Requests queue in arrival order, each overtaken by at
+most `overtake * limit` units of later ones; releases are paced `interval` apart; a cancelled
+waiter takes no units; `pause` holds every sender after a 429.
 
-Departures. `acquire` returns a handle whose `leaving()` re-dates the release to the instant its
-bytes go out (the client calls it from httpx's trace hook, after any new connection opened). The
-bound then holds for those true instants as long as every send leaves within `span` of its grant:
-until then its units stay in the log, so of two sends less than `span` apart (by true instants),
-the one granted later was checked with the other in the log, and the last one granted in any
-window was checked with all the others. A send that leaves later than that (its connection took
-over a second) was checked against nothing granted since its units expired, so `leaving()` waits:
-the send queues ahead of everyone and is granted again, from its true instant, once it fits.
-When the transport reports the whole request written (httpx's trace hook again), `left()`
-moves the units once more, to that instant: a pause of the process between `leaving()` and
-the write (a garbage collection: 18-22 ms measured in the benchmark client) then delays the
-next window's sends as well, instead of squeezing the gap the server sees (it caused the one
-429 of a 60 s group run at 20/s).
-
-Lead. A grant is for an instant `lead` seconds ahead (default 3 ms): `acquire` returns early,
-the request is built and its connection taken meanwhile, and `leaving()`, awaited as its
-headers are about to be written, holds it until its instant (on the real clock the last 1.5
-ms are waited by yielding, since timers wake up to 2 ms late). Everything above holds with
-"grant" read as "the instant granted": a send never leaves before it. Without the lead each
-send left 2-3 ms after its units freed (the head's timer waking late plus building the
-request), and since the next window's sends follow that instant, every window lost as much:
-measured (`benchmarks/quota_fidelity.py`, chatroom, 30 s runs): from the instant granted to
-the bytes leaving, p50 0.01 ms with the lead, against 1.3 ms from grant to leaving before.
-
-Fairness. Requests queue in arrival order whatever their cost (a 3-group send waits its turn;
-aiolimiter serves the smallest first and starves it). Strict FIFO wastes quota, though: while a
-3-unit head waits for a third unit to expire, two free units idle. So a later request whose cost
-fits may go first, but every request can be overtaken by at most `overtake * limit` units of
-later ones in total (default: four windows' worth); once that budget is spent nothing that
-arrived after it leaves before it. Every request is granted: each overtaking spends at least
-one unit of the head's budget, so after finitely many only the head may leave, and it fits
-within `span` (plus any pause) because every logged release expires by then. Quota used at
-saturation, simulated (`python benchmarks/limiter_simulation.py`: 200 callers, 200 s, sizes
-1-3 at 20/s and 1-10 at 100/s; the ceiling with the 10 ms margin is 99.0%), group / chatroom:
-strict FIFO 95.6% / 96.0% (heads leave units idle), a budget of one window 98.0% / 98.2%, two
-98.4% / 98.5%, four 98.7% / 98.6%, ten 98.9% / 98.9%. Four windows is the trade: a 10-room
-send waits at most about four seconds longer than strict FIFO would make it. A stricter rule,
-letting a later request go only if it delays no earlier one's reservation (conservative
-backfilling), reached just 97.6-98.3%: nearly every idle unit is one that some earlier
-reservation within the next window needs.
-
-Pacing. Releases of one quota are at least `interval` apart (default: half the mean interval
-per unit, `span / (2 * limit)`, at most 1 ms), so a freed window's worth of quota does not
-reach the server as one burst. Every millisecond of pacing delays some release past the
-instant its units freed, and the next window's release follows that later instant, so pacing
-costs quota for good. Measured (`benchmarks/quota_fidelity.py`, chatroom, three 30 s runs
-each): no pacing used 98.5-99.1% of the quota but squeezed arrivals at the server to 1000.4 ms
-for a span of 1010 (9.6 of the 10 ms margin gone); 1 ms pacing used 98.6-98.8% and kept them
-at 1004-1006.5 ms; 5 ms pacing (the earlier default) 98.2-98.7%. Tried: a burst of 4 or 8
-releases before pacing; with grants made at the instant the wait for CPU grew from p99 5 ms to
-28-54 ms and no quota was gained.
-
-Cancellation. A waiting task holds only its place in the queue; if it is cancelled its place is
-withdrawn before the exception propagates, it took no units, and whoever may go next is woken.
-
-A 429/1008 answer: `pause` holds every sender of the quota until a monotonic deadline, after
-which they leave in the same order: the server's Retry-After if it sent one, else a hold that
-starts short and grows while 429s go on (`_limit.backoff`).
-"""
+The argument, the measurements behind each default, and what was tried: docs/design/limiter.md."""
 
 from __future__ import annotations
 

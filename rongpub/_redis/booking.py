@@ -1,57 +1,15 @@
 """One acquisition against Redis: book, wake a little early, send on the booked instant.
 
-A booking names an instant on Redis's clock (mapped to this process's clock by
-`RedisClock`). The task sleeps until `lead` seconds before it, so that signing the request
-and getting a connection happen before the instant, not after; the request then waits in
-`Departure.leaving()` (the client calls it just before the bytes go out) until the instant
-itself. A task cancelled while it holds a booking gives it back in a shielded call before
-the cancellation propagates, so a cancelled waiter leaves no lasting over-throttling.
+A booking names an instant on Redis's clock (`RedisClock` maps it to this process's clock);
+the task wakes `lead` seconds before it and `Departure.leaving()` holds the request until the
+instant. Bookings sharing a window are `window + margin + slack` apart, so sends leaving within
+`slack` of their instant keep every window within the limit; a later send, or a write reported
+late by `Departure.left()`, is counted from then (`scripts/late.lua`), moving the bookings it
+crowds (heard over pub/sub, `_redis.moves`). A cancelled holder gives its booking back in a
+shielded call. A 429 pauses new bookings in every process; a new log epoch (Redis lost the
+log) makes the process register what it holds (`_redis.ledger`) before booking again.
 
-Lateness. Bookings made after this one were placed against its instant, so a send that
-leaves late crowds the next window's bookings of the same units. A send may leave up to
-`slack` after its instant: the script keeps bookings that share a window `window + margin +
-slack` apart, so sends leaving within `[instant, instant + slack]` keep every window of
-`window + margin` within the limit, as the in-process limiter does. A send later than that
-(its process stalled, its connection took long to open) is counted from when it leaves, as
-the in-process limiter counts a late release: in one call (`scripts/late.lua`), its entry is
-re-dated to Redis's now and the bookings after it that this crowds move later, in order,
-until every window fits again, as the in-process queue would have released them; the
-processes holding them hear the new instants over pub/sub (`_redis.moves`) and wait for
-them, with no call of their own. The send then leaves at once. A lateness of `d` thus
-delays the sends that took its units by about `d` and costs `d` seconds of quota once. While
-the quota is paused (a 429) the late send books again instead, after the pause.
-
-Late writes. The check above runs before the bytes go out; a process can still stall after
-it (a garbage collection, a descheduled process on a busy host) and write its request after
-`instant + slack`, and the next window's sends of the same units, booked a window ahead in
-any process, could then reach the server less than a second after it. So the client reports
-when the whole request was written (`Departure.left()`), and a write later than the slack
-is counted from the write the same way, in a task of its own: one more call per late write,
-none per send.
-
-Measured (`benchmarks/shared_quota.py`: 8 processes x 20 tasks, 30 s per API, 2 cores),
-group / chatroom, in five runs: 96.2-97.8% / 96.3-97.1% of the quota (in the run that also
-measured the same tasks in one process with the in-process limiter: 96.2% / 96.5% against
-96.8% / 96.4%), 0 server 429s; 3-6% of sends left late and were counted from then, and
-4-16 / 8-16 writes were late. With `--stall-ms 40` (1% of sends block their process 40 ms
-between `leaving()` and the write), two runs: 96.3-97.1% / 96.2-96.8%, 0 server 429s. Tried
-before: a late send booked again where its units first fit (the back of a full queue, so
-its units went unused for a window): 94.6-96.0% / 96.6-97.3% in four runs; with late writes
-also booked again, the stall run used 93.1% / 91.8%; without reporting late writes, 96.2% /
-94.4%, but the tightest span holding `limit + 1` targets at the server was then 1,002 ms in
-both APIs (below 1,000 is a 429). The early wake matters: while bookings made before the
-first departure was reported woke on their instant, signing and getting a connection made a
-fifth to a half of all sends late.
-
-Pauses. A 429 sets the quota's pause-until in Redis, which every new booking in every
-process respects; bookings already handed out keep their instant (each fits the shared
-log). Recalling them over pub/sub was tried: every pause then cost one call per sleeping
-task in every process and left holes, and the share of the quota used in the shared-quota
-benchmark fell by about a quarter for the same number of 429s.
-
-Lost log. Each booking names the log's epoch; a new one means Redis lost the log, and the
-process registers what it holds (`_redis.ledger`) before booking (docs/redis-faults.md).
-"""
+Why, the measurements and what was tried: docs/design/redis-booking.md."""
 
 from __future__ import annotations
 
