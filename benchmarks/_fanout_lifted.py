@@ -93,7 +93,7 @@ async def _bare_loop(rc: RongCloud, targets: int) -> float:
 
     async def worker() -> None:
         while pack := [room for _, room in zip(range(FANOUT_CHATROOM_PACK), ids, strict=False)]:
-            await rc._send(template.to(pack))
+            await rc._sender.send(template.to(pack))
 
     cpu = time.process_time()
     async with anyio.create_task_group() as group:

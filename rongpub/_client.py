@@ -1,38 +1,34 @@
-"""`RongCloud`: the client. It assembles the collaborators and walks the data path:
+"""`RongCloud`: the client. It assembles the collaborators and offers the calls:
 
-build the request (`_request`) -> wait for quota (`Limiter`) -> send with failover
-(`_transport`) -> decode (`_response`) -> `PublishResult`, retrying only what is safe.
+build the request (`_request`) -> `Sender.send` (quota, failover, retries, decoding), or a
+`Fanout` of many such sends.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import anyio
 import httpx
 
 from ._config import RateLimits, RetryPolicy
 from ._constants import APP_KEY_ENV, APP_SECRET_ENV, DEFAULT_TIMEOUT, REGIONS
 from ._exceptions import (
-    ConnectionFailedError,
-    DeliveryUnknownError,
     InvalidRequestError,
-    RateLimitedError,
 )
 from ._fanout.engine import Fanout
 from ._fanout.intake import Targets
 from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
-from ._limit.leaving import Announced
-from ._limit.protocol import Departure, Limiter, Quota
+from ._limit.protocol import Limiter, Quota
 from ._limit.sliding_log import SlidingWindowLimiter
 from ._push import PushExt
-from ._request import Api, PreparedRequest, Template, chatroom_template, group_template
-from ._response import PublishResult, decode
+from ._request import Api, Template, chatroom_template, group_template
+from ._response import PublishResult
+from ._sender import Sender
 from ._signing import Credentials
-from ._transport import Hosts, post, traces_writes
+from ._transport import Hosts
 from ._validation import Content
 
 if TYPE_CHECKING:
@@ -94,19 +90,25 @@ class RongCloud:
         )
         del app_secret  # a failure below must not leave the secret in this frame's locals
         self._hosts = Hosts(_base_urls(region, base_urls))
-        self._retry = retry
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             headers={"User-Agent": _USER_AGENT},
         )
-        self._traced = {url: traces_writes(self._http, url) for url in self._hosts.urls}
-        self._quotas = self._make_quotas(rate_limits)
         self._owns_limiter = limiter is None
-        self._limiter: Limiter | None = None
-        if rate_limits is not None:
-            self._limiter = limiter or SlidingWindowLimiter()
+        if rate_limits is None:
+            limiter = None
+        elif limiter is None:
+            limiter = SlidingWindowLimiter()
+        self._sender = Sender(
+            credentials=self._credentials,
+            hosts=self._hosts,
+            http=self._http,
+            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            retry=retry,
+            limiter=limiter,
+            quotas=self._make_quotas(rate_limits),
+        )
 
     def _make_quotas(self, limits: RateLimits | None) -> dict[Api, Quota]:
         if limits is None:
@@ -138,8 +140,9 @@ class RongCloud:
 
     async def aclose(self) -> None:
         """Close the HTTP client and limiter this client created (not ones passed in)."""
-        if self._owns_limiter and self._limiter is not None:
-            await self._limiter.aclose()
+        limiter = self._sender.limiter
+        if self._owns_limiter and limiter is not None:
+            await limiter.aclose()
         if self._owns_http:
             await self._http.aclose()
 
@@ -187,7 +190,7 @@ class RongCloud:
             disable_push=disable_push,
             push_ext=push_ext,
         )
-        return await self._send(template.to(group_ids))
+        return await self._sender.send(template.to(group_ids))
 
     async def publish_chatroom(
         self,
@@ -213,88 +216,7 @@ class RongCloud:
             include_sender=include_sender,
             priority=priority,
         )
-        return await self._send(template.to(chatroom_ids))
-
-    async def _send(
-        self, request: PreparedRequest, *, on_leaving: Callable[[], None] | None = None
-    ) -> PublishResult:
-        """Send a prepared request: wait for quota, fail over, retry what is safe.
-
-        `on_leaving()` is called just before each attempt's first byte is written (after the
-        quota and connection waits): the fan-out journals the request then, not while it
-        is still queued.
-        """
-        quota = self._quotas.get(request.api)
-        if quota is not None and request.cost > quota.limit:
-            raise InvalidRequestError(
-                f"{request.api}_ids",
-                f"{request.cost} targets exceed the quota of {quota.limit} per second",
-            )
-        unreachable: set[str] = set()
-        rate_limited = unknown = 0
-        while True:
-            url = self._hosts.current
-            try:
-                return await self._attempt(request, url, quota, on_leaving)
-            except ConnectionFailedError as exc:
-                self._hosts.connection_failed(url)
-                unreachable.add(url)
-                if len(unreachable) == len(self._hosts):
-                    raise ConnectionFailedError(
-                        f"no host could be reached ({', '.join(self._hosts.urls)})",
-                        request_id=request.request_id,
-                    ) from exc
-            except DeliveryUnknownError:
-                self._hosts.delivery_unknown(url)
-                unknown += 1
-                if unknown > self._retry.unknown:
-                    raise
-            except RateLimitedError as exc:
-                rate_limited += 1
-                if rate_limited > self._retry.rate_limited:
-                    raise
-                await self._wait_out(quota, exc.retry_after)
-
-    async def _attempt(
-        self,
-        request: PreparedRequest,
-        url: str,
-        quota: Quota | None,
-        on_leaving: Callable[[], None] | None,
-    ) -> PublishResult:
-        departure: Departure | None = None
-        if quota is not None and self._limiter is not None:
-            departure = await self._limiter.acquire(quota, request.cost)
-        if on_leaving is not None:  # told as the bytes are about to go out
-            departure = Announced(departure, on_leaving)
-        # Signed inside `post` (after the wait, so the timestamp is fresh however long the
-        # queue was); no frame of an error's traceback holds the signed headers.
-        answer = await post(
-            self._http,
-            url,
-            request,
-            self._headers,
-            self._timeout,
-            departure,
-            traced=self._traced[url],
-        )
-        return decode(request, *answer)
-
-    def _headers(self, request: PreparedRequest) -> dict[str, str]:
-        """The headers of one attempt, signed anew."""
-        headers = self._credentials.headers()
-        headers["Content-Type"] = _CONTENT_TYPE
-        headers["X-Request-ID"] = request.request_id
-        return headers
-
-    async def _wait_out(self, quota: Quota | None, retry_after: float | None) -> None:
-        """After a 429: pause the quota for everyone (or just this call when unlimited)."""
-        if retry_after is not None:
-            retry_after = min(retry_after, self._retry.max_retry_after)
-        if quota is not None and self._limiter is not None:
-            await self._limiter.pause(quota, retry_after)
-        else:
-            await anyio.sleep(1.0 if retry_after is None else retry_after)
+        return await self._sender.send(template.to(chatroom_ids))
 
     def fanout_group(
         self,
@@ -374,5 +296,5 @@ class RongCloud:
         return self._fanout(template, chatroom_ids, FanoutOptions(pack_size=pack_size, **options))
 
     def _fanout(self, template: Template, targets: Targets, options: FanoutOptions) -> Fanout:
-        quota = self._quotas.get(template.api)
-        return Fanout(self._send, template, targets, quota=quota, options=options)
+        quota = self._sender.quotas.get(template.api)
+        return Fanout(self._sender.send, template, targets, quota=quota, options=options)
