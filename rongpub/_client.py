@@ -23,6 +23,7 @@ from ._fanout.intake import Targets
 from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
 from ._limit.protocol import Limiter, Quota
 from ._limit.sliding_log import SlidingWindowLimiter
+from ._observe.telemetry import Telemetry
 from ._push import PushExt
 from ._request import Api, Template, chatroom_template, group_template
 from ._response import PublishResult
@@ -32,6 +33,8 @@ from ._transport import Hosts
 from ._validation import Content
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
     from typing_extensions import Unpack
 
     from ._fanout.options import FanoutKwargs
@@ -69,6 +72,8 @@ class RongCloud:
     `retry`: what is retried on its own (`RetryPolicy`).
     `timeout`: seconds for connect, write, read and pool waits of each attempt.
     `http_client`: an `httpx.AsyncClient` of your own (you close it).
+    `tracer_provider` / `meter_provider`: where spans and metrics go when opentelemetry-api
+    is installed (`rongpub[otel]`); default the global providers (docs: observability).
     """
 
     def __init__(
@@ -83,6 +88,8 @@ class RongCloud:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen value)
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self._credentials = Credentials(
             _setting(app_key, APP_KEY_ENV, "app_key"),
@@ -108,6 +115,7 @@ class RongCloud:
             retry=retry,
             limiter=limiter,
             quotas=self._make_quotas(rate_limits),
+            telemetry=Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider),
         )
 
     def _make_quotas(self, limits: RateLimits | None) -> dict[Api, Quota]:
@@ -297,4 +305,11 @@ class RongCloud:
 
     def _fanout(self, template: Template, targets: Targets, options: FanoutOptions) -> Fanout:
         quota = self._sender.quotas.get(template.api)
-        return Fanout(self._sender.send, template, targets, quota=quota, options=options)
+        return Fanout(
+            self._sender.send,
+            template,
+            targets,
+            quota=quota,
+            options=options,
+            telemetry=self._sender.telemetry,
+        )
