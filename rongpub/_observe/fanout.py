@@ -42,9 +42,11 @@ class FanoutRecord:
         self._counted = dict.fromkeys(_STATUSES, 0)
         self._span: Span | None = None
         quota = "unlimited" if report.quota is None else f"{report.quota}/s"
+        journal = "no journal" if report.journal is None else f"journal {report.journal}"
+        total = "an unknown number of" if report.total is None else report.total
         _log.info(
-            "fan-out to %s targets started: %s targets, quota %s, journal %s",
-            *(report.api, "?" if report.total is None else report.total, quota, report.journal),
+            "fan-out to %s targets started: %s targets, quota %s, %s",
+            *(report.api, total, quota, journal),
         )
         instruments = telemetry.instruments
         if instruments is not None:

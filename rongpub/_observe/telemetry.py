@@ -113,7 +113,8 @@ class SendRecord:
 
     def attempt_failed(self, url: str, exc: RongCloudError) -> None:
         """An attempt on `url` ended with `exc` (the call may go on)."""
-        _log.debug("%s: attempt on %s failed: %s", self._name, url, exc)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s: attempt on %s failed: %s", self._name, url, exc)
 
     def retrying(self, exc: RongCloudError, number: int, allowed: int) -> None:
         """The call sends again after `exc`: retry `number` of `allowed`."""
@@ -145,12 +146,14 @@ class SendRecord:
 
     def failed(self, exc: BaseException) -> None:
         """The call ended with `exc` (raised to the caller)."""
-        _log.debug("%s: ended with %s: %s", self._name, error_type(exc), exc)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s: ended with %s: %s", self._name, error_type(exc), exc)
 
     @property
     def _name(self) -> str:
         request = self._request
-        return f"{request.api} request {request.request_id} ({request.cost} targets)"
+        plural = "" if request.cost == 1 else "s"
+        return f"{request.api} request {request.request_id} ({request.cost} target{plural})"
 
 
 class _TracedRecord(SendRecord):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
-from trio.testing import MockClock
 from opentelemetry.trace import SpanKind, StatusCode
+from trio.testing import MockClock
 
 from rongpub import (
     DeliveryUnknownError,
+    PublishResult,
     Quota,
     RateLimits,
     RejectedError,
@@ -45,7 +46,7 @@ class InstantLimiter:
         return None
 
 
-async def publish(rc: RongCloud, *groups: str) -> object:
+async def publish(rc: RongCloud, *groups: str) -> PublishResult:
     return await rc.publish_group(
         from_user_id="u", group_ids=list(groups or ["g1"]), content=TextMessage(content="hi")
     )
@@ -63,14 +64,15 @@ async def test_an_accepted_send_is_a_client_span_and_counts_its_targets(otel: Ot
     assert span.kind is SpanKind.CLIENT
     assert span.status.status_code is StatusCode.UNSET
     attributes = dict(span.attributes or {})
-    assert attributes.pop("rongpub.quota.wait", 0) >= 0  # seconds waited, on the loop's clock
+    waited = attributes.pop("rongpub.quota.wait", 0.0)
+    assert isinstance(waited, float) and waited >= 0  # seconds, on the event loop's clock
     assert attributes == {
         "messaging.system": "rongcloud",
         "messaging.operation.name": "send",
         "messaging.operation.type": "send",
         "messaging.destination.template": "group",
         "messaging.batch.message_count": 3,
-        "rongpub.request_id": getattr(result, "request_id"),
+        "rongpub.request_id": result.request_id,
         "server.address": "primary.test",
     }
     assert span.events == ()
