@@ -8,6 +8,7 @@ HTTP stack can reach. All pools allow the same number of connections as rongpub'
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -82,6 +83,62 @@ async def _rongpub(
 
 
 @asynccontextmanager
+async def _rongpub_without_opentelemetry(url: str) -> AsyncIterator[AsyncSend]:
+    """rongpub as when the `otel` extra is not installed: its import blocked while the
+    client is made (the client decides then)."""
+    blocked = "rongpub._observe.instruments"
+    saved = sys.modules.get(blocked)
+    sys.modules[blocked] = None  # type: ignore[assignment]
+    try:
+        client = _rongpub(url, None)
+        send = await client.__aenter__()
+    finally:
+        if saved is None:
+            del sys.modules[blocked]
+        else:
+            sys.modules[blocked] = saved
+    try:
+        yield send
+    finally:
+        await client.__aexit__(None, None, None)
+
+
+@asynccontextmanager
+async def _rongpub_otel_sdk(url: str) -> AsyncIterator[AsyncSend]:
+    """rongpub with the OpenTelemetry SDK configured as in production, but exporting to
+    memory: spans through a BatchSpanProcessor, metrics aggregated for a reader."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    content = TextMessage(content=TEXT)
+    try:
+        async with RongCloud(
+            APP_KEY,
+            APP_SECRET,
+            base_urls=[url],
+            rate_limits=None,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        ) as rc:
+
+            async def send() -> object:
+                return await rc.publish_group(
+                    from_user_id=FROM_USER, group_ids=[GROUP], content=content
+                )
+
+            yield send
+    finally:
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+
+
+@asynccontextmanager
 async def _bare_aiohttp(url: str) -> AsyncIterator[AsyncSend]:
     import aiohttp  # here, so that processes measuring only httpx clients never load it
 
@@ -104,6 +161,10 @@ ASYNC_CLIENTS: dict[str, AsyncClient] = {
     "httpx+aiohttp transport (bare)": lambda url: _bare_httpx(url, _aiohttp_transport()),
     "rongpub, aiohttp transport": lambda url: _rongpub(url, _aiohttp_transport()),
     "aiohttp (bare)": _bare_aiohttp,
+    # The `--otel` variant (issue #17): "rongpub" itself runs with opentelemetry-api
+    # installed and no SDK configured.
+    "rongpub, no opentelemetry": _rongpub_without_opentelemetry,
+    "rongpub, OTel SDK to memory": _rongpub_otel_sdk,
 }
 
 

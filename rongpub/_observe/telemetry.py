@@ -45,6 +45,7 @@ class Telemetry:
         self.instruments = _load(tracer_provider, meter_provider)
         self._servers: dict[str, Attributes] = {}
         self._metric_attributes: dict[tuple[tuple[str, Any], ...], Attributes] = {}
+        self._durations: dict[tuple[str, str, str | None], Attributes] = {}
 
     def send(self, request: PreparedRequest, url: str) -> SendRecord:
         """Start the record of sending `request`, first to `url`."""
@@ -61,6 +62,19 @@ class Telemetry:
             if parsed.port is not None:
                 found["server.port"] = parsed.port
             self._servers[url] = found
+        return found
+
+    def duration_attributes(self, api: str, url: str, error: str | None) -> Attributes:
+        """The attributes of `messaging.client.operation.duration` (no port: fewer keys
+        cost less to record, and the host tells primary from backup)."""
+        key = (api, url, error)
+        found = self._durations.get(key)
+        if found is None:
+            found = {**_OPERATION, "messaging.destination.template": api}
+            found["server.address"] = self.server(url)["server.address"]
+            if error is not None:
+                found["error.type"] = error
+            self._durations[key] = found
         return found
 
     def attributes(self, *pairs: tuple[str, Any]) -> Attributes:
@@ -233,15 +247,12 @@ class _TracedRecord(SendRecord):
         if self._waited:
             self._span.set_attribute("rongpub.quota.wait", self._waited)
         self._instruments.end(self._span, self._token)
-        pairs = [_SYSTEM, _SEND, self._api, *self._telemetry.server(self._url).items()]
-        if error is not None:
-            pairs.append(("error.type", error))
-        attributes = self._telemetry.attributes(*pairs)
+        attributes = self._telemetry.duration_attributes(self._request.api, self._url, error)
         self._instruments.duration.record(anyio.current_time() - self._started, attributes)
 
 
 _SYSTEM = ("messaging.system", "rongcloud")
-_SEND = ("messaging.operation.name", "send")
+_OPERATION = {"messaging.system": "rongcloud", "messaging.operation.name": "send"}
 
 
 def _span_attributes(request: PreparedRequest) -> Attributes:
@@ -249,7 +260,6 @@ def _span_attributes(request: PreparedRequest) -> Attributes:
         "messaging.system": "rongcloud",
         "messaging.operation.name": "send",
         "messaging.operation.type": "send",
-        "messaging.destination.template": request.api,
         "rongpub.request_id": request.request_id,
     }
     if request.cost == 1:
