@@ -25,6 +25,7 @@ from .._config import RateLimits
 from .._exceptions import InvalidRequestError, JournalInUseError
 from .._fanout.engine import Fanout
 from .._fanout.report import FanoutAborted, FanoutReport
+from .._observe.telemetry import Tally
 from .progress import describe, open_display
 
 __all__ = ["register", "run"]
@@ -92,7 +93,19 @@ async def _main(args: argparse.Namespace) -> int:
             track = display.track(args.api)
             fanout = _fanout(rc, args, _read_lines(stream), track, total)
             interrupted = await run_interruptibly(fanout.run, fanout.stop_now)
-        return _conclude(fanout.report, interrupted)  # before closing: no report is lost
+        code = _conclude(fanout.report, interrupted)  # before closing: no report is lost
+        _tell_waits(rc._sender.telemetry.tally)
+        return code
+
+
+def _tell_waits(tally: Tally) -> None:
+    """The client's side of the quota: how long requests waited for it, how many 429s."""
+    mean = tally.quota_wait / tally.quota_waits if tally.quota_waits else 0.0
+    print(
+        f"quota wait: {mean:.2f} s per request on average ({tally.quota_wait:.1f} s in all); "
+        f"429 answers: {tally.rate_limited}; retries: {tally.retries}; "
+        f"failovers: {tally.failovers}"
+    )
 
 
 def _limits(api: str, rate: int) -> RateLimits:

@@ -11,6 +11,7 @@ signature), so nothing holds a secret. Rationale: docs/guides/observability.md.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -26,10 +27,25 @@ if TYPE_CHECKING:
 
     from .instruments import Instruments
 
-__all__ = ["SendRecord", "Telemetry"]
+__all__ = ["SendRecord", "Tally", "Telemetry"]
 
 _log = logging.getLogger("rongpub.send")
 Attributes = dict[str, Any]
+
+
+@dataclass
+class Tally:
+    """What a client's calls went through, counted in the process (for the CLI's summary).
+
+    `quota_wait`: seconds waited for quota, summed over `quota_waits` attempts;
+    `rate_limited`: 429/1008 answers; `retries` and `failovers`: as the metrics of the same
+    names."""
+
+    quota_wait: float = 0.0
+    quota_waits: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    failovers: int = 0
 
 
 class Telemetry:
@@ -43,6 +59,7 @@ class Telemetry:
         meter_provider: MeterProvider | None = None,
     ) -> None:
         self.instruments = _load(tracer_provider, meter_provider)
+        self.tally = Tally()
         self._servers: dict[str, Attributes] = {}
         self._metric_attributes: dict[tuple[tuple[str, Any], ...], Attributes] = {}
         self._durations: dict[tuple[str, str, str | None], Attributes] = {}
@@ -117,21 +134,29 @@ class SendRecord:
         return _log.isEnabledFor(logging.DEBUG)
 
     def now(self) -> float:
-        """The event loop's clock when this record measures time, else 0 (cost nothing)."""
-        return anyio.current_time() if self._timed else 0.0
+        """The event loop's clock (seconds)."""
+        return anyio.current_time()
 
-    def quota_waited(self, since: float, lane: str | None = None) -> None:
-        """An attempt got its quota; it had waited since `since` (a `now()` reading)."""
-        if self._timed:
-            self._waited += anyio.current_time() - since
+    def quota_waited(self, since: float, lane: str | None = None) -> float:
+        """An attempt got its quota; it had waited since `since` (a `now()` reading).
+        Returns the seconds waited."""
+        waited = anyio.current_time() - since
+        self._waited += waited
+        tally = self._telemetry.tally
+        tally.quota_wait += waited
+        tally.quota_waits += 1
+        return waited
 
     def attempt_failed(self, url: str, exc: RongCloudError) -> None:
         """An attempt on `url` ended with `exc` (the call may go on)."""
+        if isinstance(exc, RateLimitedError):
+            self._telemetry.tally.rate_limited += 1
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s: attempt on %s failed: %s", self._name, url, exc)
 
     def retrying(self, exc: RongCloudError, number: int, allowed: int) -> None:
         """The call sends again after `exc`: retry `number` of `allowed`."""
+        self._telemetry.tally.retries += 1
         if isinstance(exc, RateLimitedError):
             after = "" if exc.retry_after is None else f", Retry-After {exc.retry_after:g} s"
             _log.warning(
@@ -147,6 +172,7 @@ class SendRecord:
 
     def failover(self, url: str, to: str, exc: RongCloudError) -> None:
         """After `exc` on `url`, the call's next attempt goes to the host `to`."""
+        self._telemetry.tally.failovers += 1
         self._url = to
         _log.warning("%s: %s; failing over from %s to %s", self._name, exc, url, to)
 
@@ -192,11 +218,11 @@ class _TracedRecord(SendRecord):
     def _timing(self) -> bool:
         return True
 
-    def quota_waited(self, since: float, lane: str | None = None) -> None:
-        waited = anyio.current_time() - since
-        self._waited += waited
+    def quota_waited(self, since: float, lane: str | None = None) -> float:
+        waited = super().quota_waited(since, lane)
         pairs = (self._api,) if lane is None else (self._api, ("rongpub.lane", lane))
         self._instruments.quota_wait.record(waited, self._telemetry.attributes(*pairs))
+        return waited
 
     def attempt_failed(self, url: str, exc: RongCloudError) -> None:
         super().attempt_failed(url, exc)

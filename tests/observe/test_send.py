@@ -97,6 +97,8 @@ async def test_a_429_then_success_shows_the_answer_and_the_retry(otel: Otel) -> 
     async with api.client(rate_limits=RateLimits(), limiter=limiter, **otel.providers) as rc:
         await publish(rc)
     assert limiter.pauses == [0.0]
+    tally = rc._sender.telemetry.tally  # what `rongpub fanout` prints at the end
+    assert (tally.rate_limited, tally.retries, tally.failovers, tally.quota_waits) == (1, 1, 0, 2)
     (span,) = otel.spans("send group")
     assert span.status.status_code is StatusCode.UNSET
     (event,) = span.events
