@@ -14,11 +14,26 @@ from typing import Any
 
 from opentelemetry import context, metrics, trace
 
-__all__ = ["DURATION_BUCKETS", "Instruments"]
+__all__ = ["DURATION_BUCKETS", "Instruments", "no_sdk"]
+
+try:  # what the API hands out until an SDK is set (private: if it moves, assume an SDK)
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+except ImportError:  # pragma: no cover
+    _ProxyMeterProvider = None  # type: ignore[assignment,misc]
 
 #: Seconds; the messaging semantic conventions' advice for operation durations.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 _SCHEMA = "https://opentelemetry.io/schemas/1.27.0"
+
+
+def no_sdk() -> bool:
+    """Whether no SDK is set as the global tracer and meter providers yet (then a record
+    through them would record nothing: it is skipped)."""
+    return (
+        _ProxyMeterProvider is not None
+        and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+        and isinstance(metrics.get_meter_provider(), _ProxyMeterProvider)
+    )
 
 
 def _version() -> str:
@@ -81,20 +96,28 @@ class Instruments:
         )
 
     def start_send(self, name: str, attributes: dict[str, Any]) -> tuple[trace.Span, object]:
-        """Start a CLIENT span and make it current (an instrumented httpx nests under it);
-        the span and the token `end` takes."""
+        """Start a CLIENT span and make it current when it records (an instrumented httpx
+        nests under it); the span and the token `end` takes."""
         span = self.tracer.start_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes)
+        if not span.is_recording():  # no SDK, or not sampled: nothing would nest under it
+            return span, None
         return span, context.attach(trace.set_span_in_context(span))
 
     @staticmethod
     def end(span: trace.Span, token: object) -> None:
         """End a span `start_send` began, and make the one before it current again."""
         span.end()
-        context.detach(token)  # type: ignore[arg-type]
+        if token is not None:
+            context.detach(token)  # type: ignore[arg-type]
 
     @staticmethod
     def set_error(span: trace.Span, description: str) -> None:
         span.set_status(trace.Status(trace.StatusCode.ERROR, description))
+
+    @staticmethod
+    def no_sdk() -> bool:
+        """`no_sdk()`, for callers that hold an `Instruments` but not this module."""
+        return no_sdk()
 
     def start_internal(self, name: str, attributes: dict[str, Any]) -> trace.Span:
         """Start an INTERNAL span without making it current (its work's spans stay apart)."""

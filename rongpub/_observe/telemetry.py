@@ -59,6 +59,7 @@ class Telemetry:
         meter_provider: MeterProvider | None = None,
     ) -> None:
         self.instruments = _load(tracer_provider, meter_provider)
+        self._global = tracer_provider is None and meter_provider is None
         self.tally = Tally()
         self._servers: dict[str, Attributes] = {}
         self._metric_attributes: dict[tuple[tuple[str, Any], ...], Attributes] = {}
@@ -66,9 +67,10 @@ class Telemetry:
 
     def send(self, request: PreparedRequest, url: str) -> SendRecord:
         """Start the record of sending `request`, first to `url`."""
-        if self.instruments is None:
+        instruments = self.instruments
+        if instruments is None or (self._global and instruments.no_sdk()):
             return SendRecord(self, request, url)
-        return _TracedRecord(self, self.instruments, request, url)
+        return _TracedRecord(self, instruments, request, url)
 
     def server(self, url: str) -> Attributes:
         """`server.address` and `server.port` of a base URL (parsed once)."""
@@ -178,7 +180,7 @@ class SendRecord:
 
     def sent(self, result: PublishResult) -> None:
         """The server accepted the message."""
-        if self._timed:
+        if self._timed and _log.isEnabledFor(logging.DEBUG):
             _log.debug(
                 "%s: accepted by %s in %.3f s (quota wait %.3f s)",
                 *(self._name, self._url, anyio.current_time() - self._started, self._waited),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 
 import httpx
@@ -56,3 +57,43 @@ async def test_without_opentelemetry_the_record_only_logs(
     assert ("rongpub.fanout", "INFO") in levels
     messages = [record.getMessage() for record in caplog.records]
     assert any("ended with RateLimitedError" in message for message in messages)
+
+
+_LATE_SDK = """
+import anyio, httpx
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from rongpub import RongCloud
+
+async def main():
+    ok = httpx.MockTransport(lambda request: httpx.Response(200, json={"code": 200}))
+    http = httpx.AsyncClient(transport=ok)
+    async with RongCloud("k", "s", base_urls=["https://h.test"], http_client=http) as rc:
+        send = lambda: rc.publish_group(from_user_id="u", group_ids=["g1"], content="x",
+                                        object_name="C:X")
+        await send()  # no SDK yet: nothing recorded
+        spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(spans))
+        trace.set_tracer_provider(provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        await send()  # the same client, the SDK set since
+    names = [m.name for r in reader.get_metrics_data().resource_metrics
+             for s in r.scope_metrics for m in s.metrics]
+    print([span.name for span in spans.get_finished_spans()], sorted(names))
+
+anyio.run(main)
+"""
+
+
+def test_an_sdk_set_after_the_client_was_made_gets_the_data() -> None:
+    """The global providers are set once per process: this runs in a process of its own."""
+    run = subprocess.run(
+        [sys.executable, "-c", _LATE_SDK], capture_output=True, text=True, timeout=60, check=True
+    )
+    duration, sent = "messaging.client.operation.duration", "messaging.client.sent.messages"
+    assert run.stdout.strip() == f"['send group'] ['{duration}', '{sent}', 'rongpub.quota.wait']"
