@@ -63,7 +63,8 @@ _DEAD = "the run that sent it stopped before its outcome was recorded: it may ha
 
 
 def _script(name: str) -> str:
-    return resources.files(__package__).joinpath("scripts", name).read_text(encoding="utf-8")
+    scripts = resources.files(__package__).joinpath("scripts")
+    return scripts.joinpath(name).read_text(encoding="utf-8")
 
 
 _OPEN = _script("journal_open.lua")
@@ -181,9 +182,15 @@ class RedisJournal:
         if sniffio.current_async_library() != "asyncio":
             raise InvalidRequestError("journal", "RedisJournal runs on asyncio only (redis-py)")
         holder = _Holder(pid=os.getpid(), host=socket.gethostname(), started=time.time())
-        args = [_VERSION, api, message, _encode(holder), self._ms(self._ttl), self._expire, _DEAD]
+        args: list[str | bytes] = [_VERSION, api, message, _encode(holder)]
+        args += [self._ms(self._ttl), self._expire, _DEAD]
         started = anyio.current_time()
-        reply = [_text(part) for part in await self._open_script(self._keys, args)]
+        try:
+            reply = [_text(part) for part in await self._open_script(self._keys, args)]
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            raise JournalLostError(self.description, f"Redis cannot be reached ({exc})") from exc
         if reply[0] == "busy":
             raise self._in_use(reply[1])
         if reply[0] == "version":
