@@ -18,15 +18,19 @@ import anyio
 from rongpub import FanoutAborted, JournalInUseError, RateLimits, RongCloud
 from rongpub.redis import RedisJournal
 
-MESSAGE = {"from_user_id": "sys", "object_name": "RC:TxtMsg", "content": {"content": "hi"}}
-
 
 async def main(redis_url: str, name: str, api_url: str, count: int, rate: int, ttl: float) -> int:
     journal = RedisJournal.from_url(redis_url, name, lease_ttl=ttl, renew_interval=ttl / 4)
     targets = [f"g{n}" for n in range(count)]
     try:
         async with RongCloud(base_urls=[api_url], rate_limits=RateLimits(group=rate)) as rc:
-            report = await rc.fanout_group(targets, journal=journal, **MESSAGE)
+            report = await rc.fanout_group(
+                targets,
+                journal=journal,
+                from_user_id="sys",
+                object_name="RC:TxtMsg",
+                content={"content": "hi"},
+            )
     except JournalInUseError as exc:
         print(exc, flush=True)
         return 3

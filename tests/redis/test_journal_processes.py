@@ -96,7 +96,7 @@ def _check_every_target_once(redis: Redis, name: str, emulator: Emulator) -> dic
     state: dict[str, str] = {}
     for status in ("sent", "failed", "unknown"):
         for raw in redis.hkeys(_key(name, status)):
-            target = raw.decode()
+            target = raw.decode() if isinstance(raw, bytes) else raw
             assert target not in state, target
             state[target] = status
     assert int(redis.hlen(_key(name, "sending"))) == 0
