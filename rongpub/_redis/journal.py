@@ -202,12 +202,25 @@ class RedisJournal:
             )
         self._token, self._deadline, self._lost = reply[1], started + self._ttl, None
         self._buffer, self._wake, self._written = [], anyio.Event(), started
+        try:
+            return await self._settled(resend_unknown)
+        except BaseException:  # e.g. cancelled while it was read: let the next run in
+            with anyio.CancelScope(shield=True):
+                await self.close()
+            raise
+
+    async def _settled(self, resend_unknown: bool) -> Settled:
+        """Sent and (unless resent) unknown targets, read in batches; the lease is renewed
+        meanwhile (a million targets take seconds)."""
         settled = Settled()
-        async for target in self._scan(self._keys[_SENT]):
-            settled.sent.add(target)
+        parts = [(self._keys[_SENT], settled.sent)]
         if not resend_unknown:
-            async for target in self._scan(self._keys[_UNKNOWN]):
-                settled.unknown.add(target)
+            parts.append((self._keys[_UNKNOWN], settled.unknown))
+        for key, targets in parts:
+            async for target, _ in self._client.hscan_iter(key, count=_SCAN_COUNT):
+                targets.add(_text(target))
+                if anyio.current_time() >= self._written + self._renew:
+                    await self._write("", [], release=False)
         return settled
 
     async def keep(self, on_lost: Callable[[Exception], None]) -> None:
@@ -296,7 +309,8 @@ class RedisJournal:
             raise
         if _text(reply[0]) != "ok":
             raise self._lose(f"the lease was lost (held by {_holder_text(_text(reply[1]))})")
-        self._deadline, self._written = started + self._ttl, started
+        self._written = max(self._written, started)  # calls may end out of order
+        self._deadline = self._written + self._ttl
 
     async def _call(self, args: list[str | bytes]) -> tuple[list[Any], float]:
         """Run the write script, trying again while Redis is unreachable and the lease
@@ -330,10 +344,6 @@ class RedisJournal:
 
     def _refuse(self, reason: str) -> None:
         raise InvalidRequestError("journal", f"{self.description}: {reason}")
-
-    async def _scan(self, key: str) -> AsyncIterator[str]:
-        async for target, _ in self._client.hscan_iter(key, count=_SCAN_COUNT):
-            yield _text(target)
 
     @staticmethod
     def _ms(seconds: float) -> str:
