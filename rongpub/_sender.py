@@ -6,7 +6,7 @@ The client builds one and hands `send` to the fan-out; nothing here knows the me
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
@@ -58,13 +58,13 @@ class Sender:
         self.telemetry = telemetry or Telemetry()
 
     async def send(
-        self, request: PreparedRequest, *, on_leaving: Callable[[], None] | None = None
+        self, request: PreparedRequest, *, on_leaving: Callable[[], Awaitable[None]] | None = None
     ) -> PublishResult:
         """Send a prepared request: wait for quota, fail over, retry what is safe.
 
-        `on_leaving()` is called just before each attempt's first byte is written (after the
+        `on_leaving()` is awaited just before each attempt's first byte is written (after the
         quota and connection waits): the fan-out journals the request then, not while it
-        is still queued.
+        is still queued; an error it raises ends the attempt unsent.
         """
         record = self.telemetry.send(request, self._hosts.current)
         try:
@@ -78,7 +78,7 @@ class Sender:
     async def _send(
         self,
         request: PreparedRequest,
-        on_leaving: Callable[[], None] | None,
+        on_leaving: Callable[[], Awaitable[None]] | None,
         record: SendRecord,
     ) -> PublishResult:
         quota = self.quotas.get(request.api)
@@ -124,7 +124,7 @@ class Sender:
         request: PreparedRequest,
         url: str,
         quota: Quota | None,
-        on_leaving: Callable[[], None] | None,
+        on_leaving: Callable[[], Awaitable[None]] | None,
         record: SendRecord,
     ) -> PublishResult:
         departure: Departure | None = None
