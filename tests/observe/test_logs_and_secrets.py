@@ -129,3 +129,20 @@ async def test_trouble_is_logged_at_warning(caplog: pytest.LogCaptureFixture) ->
     assert "rate limited by the server (HTTP 429, code 1008, Retry-After 0 s)" in lines[0][2]
     assert "failing over from https://primary.test to https://backup.test" in lines[1][2]
     assert "HTTP 502" in lines[2][2] and "retry 1 of 1: it may be delivered twice" in lines[2][2]
+
+
+def test_a_limiter_outage_and_its_end_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    from rongpub import LimiterUnavailableError, SlidingWindowLimiter
+    from rongpub._redis.outage import Outage
+
+    caplog.set_level(logging.INFO, logger="rongpub")
+    outage = Outage(SlidingWindowLimiter(), retry_interval=1.0, clock=lambda: 0.0)
+    with pytest.warns(RuntimeWarning, match="falls back to SlidingWindowLimiter"):
+        outage.begin(LimiterUnavailableError("Redis timed out"))
+    outage.begin(LimiterUnavailableError("Redis timed out"))  # the same outage: not again
+    outage.end()
+    lines = [(record.name, record.levelname, record.getMessage()) for record in caplog.records]
+    assert lines == [
+        ("rongpub.redis", "WARNING", "Redis timed out; falling back to SlidingWindowLimiter"),
+        ("rongpub.redis", "WARNING", "Redis answers again: the shared quota is back in use"),
+    ]
