@@ -36,6 +36,7 @@ from ._messages import (
     UserInfo,
     VoiceMessage,
 )
+from ._outgoing import ChatroomMessage, GroupMessage, OutgoingMessage
 from ._push import (
     APNsPush,
     FCMPush,
@@ -47,6 +48,7 @@ from ._push import (
     VivoPush,
     XiaomiPush,
 )
+from ._request import ChatroomFields, GroupFields
 from ._response import PublishResult
 
 __version__ = "0.1.0"
@@ -55,6 +57,8 @@ __all__ = [
     "APIError",
     "APNsPush",
     "AuthenticationError",
+    "ChatroomFields",
+    "ChatroomMessage",
     "CommandMessage",
     "ConnectionFailedError",
     "DeliveryUnknownError",
@@ -64,6 +68,8 @@ __all__ = [
     "FanoutReport",
     "FileMessage",
     "GIFMessage",
+    "GroupFields",
+    "GroupMessage",
     "HonorPush",
     "HuaweiPush",
     "ImageMessage",
@@ -79,6 +85,7 @@ __all__ = [
     "Message",
     "OHOSPush",
     "OppoPush",
+    "OutgoingMessage",
     "PublishResult",
     "PushExt",
     "Quota",
