@@ -8,6 +8,10 @@ client = RongCloud(key, secret, rate_limits=RateLimits(group=20, chatroom=100),
                    limiter=RedisLimiter.from_url("redis://redis:6379/0"))
 ```
 
+`async with RedisLimiter.from_url(...) as limiter:` runs its background work (the pub/sub
+listener, reports of late writes) in a task group of the caller's task; without it the
+limiter opens that group itself on first use, and `aclose()` ends it.
+
 Each acquisition is one Lua script run by Redis (`scripts/reserve.lua`): it reads Redis's own
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
 long to wait. The caller sleeps, waking `lead` seconds early to prepare the request, and the
@@ -43,6 +47,7 @@ from ._redis.limiter import (
     DEFAULT_SLACK,
     RedisLimiter,
 )
+from ._redis.stats import RedisStats
 
 __all__ = [
     "DEFAULT_LEAD",
@@ -52,4 +57,5 @@ __all__ = [
     "DEFAULT_SHARE",
     "DEFAULT_SLACK",
     "RedisLimiter",
+    "RedisStats",
 ]
