@@ -26,7 +26,10 @@ call re-dates it in Redis and moves the bookings it crowds later, in order, and 
 listening on the quota's pub/sub channel waits for the new instants of its own. So no window
 of `window + margin` seconds holds more than `limit` units as sends leave, in all processes
 together (see `_redis.booking`). A 429 pauses the quota in Redis: no process books an
-instant before the pause ends.
+instant before the pause ends. An interactive acquisition goes before every bulk one queued
+more than `notice` ahead, in any process, moving them later (bulk keeps `bulk_share` of each
+window while both wait); one whose instant lies over `max_wait` ahead books nothing and
+raises `QuotaWaitTooLongError` (docs/design/redis-booking.md#lanes).
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -41,6 +44,7 @@ bookings it holds again before booking anything new. See docs/redis-faults.md.
 from ._redis.limiter import (
     DEFAULT_LEAD,
     DEFAULT_NAMESPACE,
+    DEFAULT_NOTICE,
     DEFAULT_REDIS_TIMEOUT,
     DEFAULT_RETRY_INTERVAL,
     DEFAULT_SHARE,
@@ -52,6 +56,7 @@ from ._redis.stats import RedisStats
 __all__ = [
     "DEFAULT_LEAD",
     "DEFAULT_NAMESPACE",
+    "DEFAULT_NOTICE",
     "DEFAULT_REDIS_TIMEOUT",
     "DEFAULT_RETRY_INTERVAL",
     "DEFAULT_SHARE",

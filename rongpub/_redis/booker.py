@@ -40,8 +40,9 @@ class Booker:
     departures are reported (a client whose transport never calls `leaving()` would
     otherwise send that early). `crowding`: where moves of bookings crowded by a late send are
     heard (`None`: nowhere). `clock`, `sleep`: local monotonic seconds and how to wait
-    (injectable for tests). `tasks`: where background work runs (closed by `aclose()`);
-    `stats`: the counters to keep.
+    (injectable for tests). `notice`: seconds ahead of its instant a queued bulk booking
+    may still be moved by an interactive one. `tasks`: where background work runs (closed
+    by `aclose()`); `stats`: the counters to keep.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class Booker:
         crowding: Crowding | None,
         clock: Clock,
         sleep: Sleep,
+        notice: float = 0.0,
         tasks: Background | None = None,
         stats: RedisStats | None = None,
     ) -> None:
@@ -66,6 +68,7 @@ class Booker:
         self.share = share
         self.slack = slack
         self.lead = lead
+        self.notice = notice
         self.clock = clock
         self.sleep = sleep
         self.tasks = Background() if tasks is None else tasks

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 from redis.exceptions import RedisError
 
-from .._exceptions import LimiterUnavailableError
-from .._limit.protocol import Quota
+from .._exceptions import LimiterUnavailableError, QuotaWaitTooLongError
+from .._limit.protocol import Lane, Quota
 from .clock import Due
 from .ledger import Entry, Ledger
 from .protocols import Held
@@ -60,11 +60,15 @@ class SharedQuota:
         self._epoch = ""  # the log's epoch last booked under ("": none yet)
         self._registering: anyio.Lock | None = None  # held while registering bookings again
 
-    async def acquire(self, cost: int) -> Held:
-        """Book `cost` units and return `lead` seconds before they may leave (on their
-        instant until a departure was reported); `LimiterUnavailableError` if Redis fails
-        (its entries then expire with their window)."""
-        held = await self._book(cost, self.booker.lead)
+    async def acquire(
+        self, cost: int, lane: Lane = "interactive", max_wait: float | None = None
+    ) -> Held:
+        """Book `cost` units in `lane` and return `lead` seconds before they may leave (on
+        their instant until a departure was reported). `QuotaWaitTooLongError` at once,
+        nothing booked, if their instant lies over `max_wait` seconds ahead;
+        `LimiterUnavailableError` if Redis fails (its entries then expire with their
+        window)."""
+        held = await self._book(cost, self.booker.lead, lane=lane, max_wait=max_wait)
         if self.booker.lead and not self.booker.reported:  # bookings lie seconds ahead
             await self._wait_for(held)
         return held
@@ -146,19 +150,32 @@ class SharedQuota:
         """Seconds since `held`'s instant, at most (by the latest mapping of its instant)."""
         return self.booker.clock() - self._due(held).earliest
 
-    async def _book(self, cost: int, early: float, late: str | None = None) -> Held:
+    async def _book(
+        self,
+        cost: int,
+        early: float,
+        late: str | None = None,
+        *,
+        lane: Lane = "interactive",
+        max_wait: float | None = None,
+    ) -> Held:
         """Book `cost` units (giving the `late` booking back in the same call; see
         `RedisStore.reserve`) and sleep until `early` seconds before their instant."""
         booker = self.booker
-        member = self._store.new_member(cost)
+        member = self._store.new_member(cost, lane)
         async with self._or_give_back(member, *([] if late is None else [late])):
             if booker.crowding is not None and not booker.crowding.watching(self.keys.moved):
                 await booker.call(partial(booker.crowding.watch, self.keys.moved))
-            booking = await self._reserve(member, late=late)
+            booking = await self._reserve(member, late=late, max_wait=max_wait)
             while booking.stale:  # Redis lost the log: count what this process holds first
                 await self._register_again(booking.epoch)
-                booking = await self._reserve(member, late=late)
+                booking = await self._reserve(member, late=late, max_wait=max_wait)
             self._epoch = booking.epoch
+            if booking.refused:
+                assert max_wait is not None
+                raise QuotaWaitTooLongError(
+                    api=self.quota.api, wait=booking.delay, max_wait=max_wait
+                )
             self._ledger.book(member, cost, booking.instant, now=booking.now)
             held = Held(booking.member, cost, booking.instant)
             await booker.sleep(max(0.0, self._due(held).latest - early - booker.clock()))
@@ -178,7 +195,7 @@ class SharedQuota:
         goes on: units that will not be sent take no quota."""
         try:
             yield
-        except LimiterUnavailableError:
+        except (LimiterUnavailableError, QuotaWaitTooLongError):  # nothing is booked
             raise
         except BaseException:
             if members:
@@ -203,7 +220,14 @@ class SharedQuota:
     def _due(self, held: Held) -> Due:
         return self.booker.redis_clock.due(held.instant)
 
-    async def _reserve(self, member: str, *, late: str | None = None, floor: int = 0) -> Booking:
+    async def _reserve(
+        self,
+        member: str,
+        *,
+        late: str | None = None,
+        floor: int = 0,
+        max_wait: float | None = None,
+    ) -> Booking:
         """One reservation under the epoch last booked under (see `RedisStore.reserve`)."""
         booker, quota = self.booker, self.quota
         interval = booker.interval
@@ -220,6 +244,8 @@ class SharedQuota:
             late=late,
             epoch=self._epoch,
             floor=floor,
+            notice=booker.notice,
+            max_wait=max_wait,
         )
         return await self._observed(reserve, attrgetter("now"))
 

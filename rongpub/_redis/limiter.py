@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from .._exceptions import InvalidRequestError, LimiterUnavailableError
-from .._limit.protocol import Departure, Limiter, Quota
+from .._limit.protocol import Departure, Lane, Limiter, Quota
 from .._limit.sliding_log import SlidingWindowLimiter
 from .booker import Booker, Clock, Sleep
 from .booking import SharedQuota
@@ -53,6 +53,10 @@ DEFAULT_SLACK: Final = 0.01
 DEFAULT_SHARE: Final = 8
 #: Seconds a task wakes before its booked instant, to sign the request and get a connection.
 DEFAULT_LEAD: Final = 0.06
+#: Seconds ahead of its instant that a queued bulk booking may still be moved later by an
+#: interactive one: its process must hear of the move (pub/sub, ~1 ms on a LAN) before the
+#: instant. An interactive booking waits at most about this long behind bulk ones.
+DEFAULT_NOTICE: Final = 0.03
 #: Prefix of every key the limiter uses.
 DEFAULT_NAMESPACE: Final = "rongpub"
 
@@ -75,6 +79,8 @@ class RedisLimiter:
     `slack`: seconds a send may leave after its booked instant, added to `window + margin`
     between bookings (the quota used is at most `window / (window + margin + slack)`); a send
     later than that leaves at once, counted from then (later bookings move to make room).
+    `notice`: seconds ahead of its instant that a queued bulk booking may still be moved
+    later by an interactive one (see `DEFAULT_NOTICE`).
     `lead`: seconds a task wakes before its instant to prepare the request, which then waits
     in `leaving()` for the instant (only once the client has called `leaving()`: a limiter
     used without departures gets its units at the instant, unchecked for lateness).
@@ -99,6 +105,7 @@ class RedisLimiter:
         share: int = DEFAULT_SHARE,
         slack: float = DEFAULT_SLACK,
         lead: float = DEFAULT_LEAD,
+        notice: float = DEFAULT_NOTICE,
         clock: Clock = anyio.current_time,
         sleep: Sleep = anyio.sleep,
     ) -> None:
@@ -110,6 +117,8 @@ class RedisLimiter:
             raise InvalidRequestError("slack", "must be in [0, 1) seconds")
         if not 0 <= lead < 1:
             raise InvalidRequestError("lead", "must be in [0, 1) seconds")
+        if not 0 <= notice < 1:
+            raise InvalidRequestError("notice", "must be in [0, 1) seconds")
         store = RedisStore(client)
         self.stats = RedisStats()
         self._tasks = Background()
@@ -126,6 +135,7 @@ class RedisLimiter:
             crowding=moves,
             clock=clock,
             sleep=sleep,
+            notice=notice,
             tasks=self._tasks,
             stats=self.stats,
         )
@@ -148,6 +158,7 @@ class RedisLimiter:
         share: int = DEFAULT_SHARE,
         slack: float = DEFAULT_SLACK,
         lead: float = DEFAULT_LEAD,
+        notice: float = DEFAULT_NOTICE,
         clock: Clock = anyio.current_time,
         sleep: Sleep = anyio.sleep,
         **redis_options: Any,
@@ -172,6 +183,7 @@ class RedisLimiter:
             share=share,
             slack=slack,
             lead=lead,
+            notice=notice,
             clock=clock,
             sleep=sleep,
         )
@@ -192,15 +204,31 @@ class RedisLimiter:
             handled = await self._tasks.__aexit__(*exc_info)
         return handled
 
-    async def acquire(self, quota: Quota, cost: int) -> Departure | None:
+    async def acquire(
+        self,
+        quota: Quota,
+        cost: int,
+        *,
+        lane: Lane = "interactive",
+        max_wait: float | None = None,
+    ) -> Departure | None:
         """Wait until `lead` seconds before `cost` units of `quota` may leave, booked in
-        Redis; the returned `Departure` waits out the rest (see `Limiter`)."""
+        Redis; the returned `Departure` waits out the rest (see `Limiter`).
+
+        An "interactive" acquisition goes before every waiting "bulk" one of the quota, in
+        every process, bulk keeping `quota.bulk_share` while both wait (`scripts/reserve.lua`).
+        `max_wait`: seconds; if the units' instant lies further ahead, raises
+        `QuotaWaitTooLongError` at once, nothing booked (not forwarded to a fallback)."""
         _require_asyncio()
         if not 1 <= cost <= quota.limit:
             raise InvalidRequestError("cost", f"must be between 1 and {quota.limit}")
+        if lane not in ("interactive", "bulk"):
+            raise InvalidRequestError("lane", f"{lane!r}; pass 'interactive' or 'bulk'")
+        if max_wait is not None and not max_wait >= 0:
+            raise InvalidRequestError("max_wait", "must be at least 0 seconds, or None")
         return await self._either(
             quota,
-            lambda shared: self._acquire_shared(shared, cost),
+            lambda shared: self._acquire_shared(shared, cost, lane, max_wait),
             lambda limiter: limiter.acquire(quota, cost),
         )
 
@@ -254,8 +282,10 @@ class RedisLimiter:
                 self._outage.probed()
         return await local(fallback)
 
-    async def _acquire_shared(self, shared: SharedQuota, cost: int) -> RedisDeparture:
-        held = await shared.acquire(cost)
+    async def _acquire_shared(
+        self, shared: SharedQuota, cost: int, lane: Lane, max_wait: float | None
+    ) -> RedisDeparture:
+        held = await shared.acquire(cost, lane, max_wait)
         return RedisDeparture(shared, held, self._begin)
 
     def _serving(self) -> Limiter:

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rongpub import LimiterUnavailableError, Quota
-from rongpub._limit.protocol import Limiter
+from rongpub._limit.protocol import Lane, Limiter
 from rongpub._redis.booker import Booker
 from rongpub._redis.booking import SharedQuota
 from rongpub._redis.clock import RedisClock
@@ -76,7 +76,7 @@ class ScriptedStore:
     def _now(self) -> int:
         return round(self.clock.now * 1_000_000) + OFFSET_US
 
-    def new_member(self, cost: int) -> str:
+    def new_member(self, cost: int, lane: Lane = "interactive") -> str:
         self._count += 1
         return f"m{self._count}:{cost}"
 
@@ -92,6 +92,8 @@ class ScriptedStore:
         late: str | None = None,
         epoch: str = "",
         floor: int = 0,
+        notice: float = 0.0,
+        max_wait: float | None = None,
     ) -> Booking:
         if self.fail_from is not None and len(self.booked) >= self.fail_from:
             raise RedisConnectionError("refused")

@@ -25,27 +25,46 @@
 -- also holds new reservations `2 * width` (see docs/redis-faults.md): sends of the other
 -- processes that left before they noticed are counted nowhere.
 --
+-- Lanes. A member ending in "b:<units>" is bulk (a fan-out), any other interactive. A bulk
+-- reservation is placed as above. An interactive one goes before every waiting bulk one: it
+-- takes the earliest instant where its units fit among the interactive entries and the bulk
+-- ones due within `notice` (their processes could not hear of a move in time), as if the
+-- bulk ones queued later were not there; those are then placed again, in their order, each at
+-- the earliest instant from its own where it fits (pacing and sharing kept), until a whole
+-- `width` passes with none moved, and the moves are published on the quota's channel as
+-- late.lua's are. So every window stays within `limit`, bulk keeps what interactive leaves,
+-- and no queued bulk reservation is moved earlier. While it moves bulk ones, interactive
+-- entries may hold at most `cap` units of any window (the rest is bulk's share); where that
+-- does not fit, it is placed as a bulk one would be.
+--
 -- KEYS[1]  the log (sorted set)           KEYS[2]  pause-until instant (string, microseconds)
 -- KEYS[3]  the log's epoch (string)
 -- ARGV[1]  limit (units per window)       ARGV[2]  cost (units, 1..limit)
 -- ARGV[3]  width: window + margin + slack (microseconds)
--- ARGV[4]  this reservation's member
+-- ARGV[4]  this reservation's member ("<id>:<units>", or "<id>b:<units>" for bulk)
 -- ARGV[5]  gap: least microseconds between reservations at different instants (may be 0)
 -- ARGV[6]  share: most reservations at one instant (1 or more)
 -- ARGV[7]  the epoch the caller booked under ("": none yet, take the current one)
 -- ARGV[8]  floor: no instant before this one (microseconds; 0: none)
--- ARGV[9]  optional: a reservation of the same units whose send came too late for its
+-- ARGV[9]  notice: bulk reservations due sooner than this (microseconds from now) stay put
+-- ARGV[10] cap: most interactive units in a window while bulk ones are moved
+-- ARGV[11] max wait: if the instant is further than this from now (microseconds), nothing
+--          is booked or moved (-1: no bound)
+-- ARGV[12] the quota's channel (moved bulk reservations are published there)
+-- ARGV[13] optional: a reservation of the same units whose send came too late for its
 --          instant while the quota was paused (else late.lua counts it from then). Its
 --          units were not sent, so it is taken out of the log, and ARGV[4] is reserved.
--- Returns {delay, instant, epoch, 1} in microseconds; {0, 0, epoch, 0} if the epoch differs.
+-- Returns {delay, instant, epoch, 1, booked} in microseconds (booked 0: over the max wait,
+-- nothing booked); {0, 0, epoch, 0, 0} if the epoch differs.
 
 if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME then write
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local log, member, stale = KEYS[1], ARGV[4], ARGV[9]
+local log, member, stale = KEYS[1], ARGV[4], ARGV[13]
 local limit, cost, width = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local gap, share, expected = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local notice, cap, maxwait = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 
 -- Lua turns numbers into "%.14g" strings, which would round a 16-digit instant.
 local function int(x) return string.format('%.0f', x) end
@@ -61,13 +80,13 @@ if not epoch then
     end
   end
 end
-if expected ~= '' and expected ~= epoch then return {0, 0, epoch, 0} end
+if expected ~= '' and expected ~= epoch then return {0, 0, epoch, 0, 0} end
 
 -- A retried call (the first reply was lost) gets the reservation it already made.
 local booked = redis.call('ZSCORE', log, member)
 if booked then
   local instant = tonumber(booked)
-  return {math.max(instant - now, 0), instant, epoch, 1}
+  return {math.max(instant - now, 0), instant, epoch, 1, 1}
 end
 
 -- Entries at or before now - width can no longer share a window with any new instant.
@@ -78,44 +97,59 @@ local start = math.max(now, tonumber(ARGV[8]))
 local paused = redis.call('GET', KEYS[2])
 if paused then start = math.max(start, tonumber(paused)) end
 
--- Entries with instants in (from, to], in time order: instants t[i], units u[i], before[i]
--- the units of t[1..i], and ending[i] the units of the window that ends at t[i] (exact for
--- entries at least `width` after `from`, the only ones whose windows are asked about).
-local function read(from, to)
-  local L = {t = {}, u = {}, before = {[0] = 0}, ending = {}, n = 0}
-  local t, u, before, ending = L.t, L.u, L.before, L.ending
-  local entries = redis.call('ZRANGEBYSCORE', log, '(' .. int(from), to, 'WITHSCORES')
-  local n, oldest = 0, 1
-  for i = 1, #entries, 2 do
-    n = n + 1
-    t[n] = tonumber(entries[i + 1])
-    u[n] = tonumber(string.match(entries[i], ':(%d+)$'))
+local function units(name) return tonumber(string.match(name, ':(%d+)$')) end
+-- Bulk members end in "b:<units>" (ids are decimal digits otherwise).
+local function is_bulk(name) return string.find(name, 'b:%d+$') ~= nil end
+
+-- Entries at instants t[1..n] (in time order) with units u[i]: before[i] the units of
+-- t[1..i], and ending[i] the units of the window that ends at t[i] (exact for entries at
+-- least `width` after the first, the only ones whose windows are asked about).
+local function build(t, u)
+  local L = {t = t, u = u, before = {[0] = 0}, ending = {}, n = #t}
+  local before, ending, oldest = L.before, L.ending, 1
+  for n = 1, #t do
     before[n] = before[n - 1] + u[n]
     while t[oldest] <= t[n] - width do oldest = oldest + 1 end
     ending[n] = before[n] - before[oldest - 1]
   end
-  L.n = n
   return L
 end
 
+-- The entries with instants in (from, to]; `queued` notes a bulk one due after `notice`.
+local queued = false
+local function read(from, to)
+  local entries = redis.call('ZRANGEBYSCORE', log, '(' .. int(from), to, 'WITHSCORES')
+  local t, u = {}, {}
+  for i = 1, #entries, 2 do
+    t[#t + 1] = tonumber(entries[i + 1])
+    u[#u + 1] = units(entries[i])
+    queued = queued or (t[#t] >= now + notice and is_bulk(entries[i]))
+  end
+  return build(t, u)
+end
+
+-- What a placement must respect: `cost` units, at most `limit` a window, `gap` apart, at
+-- most `share` at one instant.
+local P = {cost = cost, limit = limit, gap = gap, share = share}
+
 -- Whether the units fit at `x`, given L.t[lo..mid], the entries in (x - width, x], and
 -- L.t[mid+1..hi], those in (x, x + width).
-local function fits(L, x, lo, mid, hi)
+local function fits(L, x, lo, mid, hi, p)
   local t, before, ending = L.t, L.before, L.ending
-  if before[mid] - before[lo - 1] + cost > limit then return false end
+  if before[mid] - before[lo - 1] + p.cost > p.limit then return false end
   local same = 0
   for k = mid, lo, -1 do
     if t[k] == x then
       same = same + 1
-    elseif x - t[k] < gap then
+    elseif x - t[k] < p.gap then
       return false
     else
       break
     end
   end
-  if same >= share then return false end
+  if same >= p.share then return false end
   for k = mid + 1, hi do
-    if t[k] - x < gap or ending[k] + cost > limit then return false end
+    if t[k] - x < p.gap or ending[k] + p.cost > p.limit then return false end
   end
   return true
 end
@@ -124,15 +158,14 @@ end
 -- within `width` of that span. Candidates, in ascending order: `from`, then where an entry
 -- leaves the window (t + width) and where pacing lets a reservation follow an entry (t + gap,
 -- 1 microsecond without pacing), merged; past the newest entry's, everything fits.
-local after = math.max(gap, 1)
-local function search(L, from, stop)
-  local t, n = L.t, L.n
+local function search(L, from, stop, p)
+  local t, n, after = L.t, L.n, math.max(p.gap, 1)
   local x, lo, mid, hi, i, j = from, 1, 0, 0, 1, 1
   while x < stop do
     while lo <= n and t[lo] <= x - width do lo = lo + 1 end
     while mid < n and t[mid + 1] <= x do mid = mid + 1 end
     while hi < n and t[hi + 1] < x + width do hi = hi + 1 end
-    if fits(L, x, lo, mid, hi) then return x end
+    if fits(L, x, lo, mid, hi, p) then return x end
     while i <= n and t[i] + width <= x do i = i + 1 end
     while j <= n and t[j] + after <= x do j = j + 1 end
     x = math.min(t[i] and t[i] + width or math.huge, t[j] and t[j] + after or math.huge)
@@ -149,14 +182,77 @@ local reach = 2 * width
 local newest = tonumber(redis.call('ZREVRANGE', log, 0, 0, 'WITHSCORES')[2])
 local back = newest and newest - reach or start
 local x
-if back - width <= start + reach + width then
-  x = search(read(start - width, '+inf'), start, math.huge)
+local whole = back - width <= start + reach + width -- the whole log is read
+if whole then
+  x = search(read(start - width, '+inf'), start, math.huge, P)
 else
-  x = search(read(start - width, int(start + reach + width)), start, start + reach)
-  if not x then x = search(read(back - width, '+inf'), back, math.huge) end
+  x = search(read(start - width, int(start + reach + width)), start, start + reach, P)
+  if not x then x = search(read(back - width, '+inf'), back, math.huge, P) end
 end
-local last = math.max(x, newest or x)
+
+local function insert(t, u, x, n) -- `n` units at `x`, in time order
+  local at = #t + 1
+  while at > 1 and t[at - 1] > x do at = at - 1 end
+  table.insert(t, at, x)
+  table.insert(u, at, n)
+end
+
+-- An interactive reservation before the bulk ones queued after `notice` (see Lanes): its
+-- instant, if earlier than `placed` (where it fits among them all), and the bulk ones moved
+-- ({member, instant, ...}).
+local function ahead_of_bulk(placed)
+  -- Two widths back: a bulk reservation placed again shares windows with those before it.
+  local entries = redis.call('ZRANGEBYSCORE', log, '(' .. int(start - 2 * width), '+inf',
+                             'WITHSCORES')
+  local ft, fu, it, iu, waiting = {}, {}, {}, {}, {}
+  for i = 1, #entries, 2 do
+    local name, t = entries[i], tonumber(entries[i + 1])
+    local u = units(name)
+    if not is_bulk(name) then
+      it[#it + 1], iu[#iu + 1] = t, u
+      ft[#ft + 1], fu[#fu + 1] = t, u
+    elseif t < now + notice or t <= start - width then
+      ft[#ft + 1], fu[#fu + 1] = t, u
+    else
+      waiting[#waiting + 1] = {t, u, name}
+    end
+  end
+  if #waiting == 0 then return placed, {} end
+  local fixed, interactive = build(ft, fu), build(it, iu)
+  local capped = {cost = cost, limit = cap, gap = 0, share = math.huge}
+  local x, from = nil, start
+  while x == nil do -- the earliest instant that both the window and the cap allow
+    local fit = search(fixed, from, math.huge, P)
+    local under = search(interactive, fit, math.huge, capped)
+    if under == fit then x = fit else from = under end
+  end
+  if x >= placed then return placed, {} end
+  insert(ft, fu, x, cost)
+  local quiet, moved = x + width, {}
+  for k = 1, #waiting do
+    local t, u, name = waiting[k][1], waiting[k][2], waiting[k][3]
+    if t >= quiet then break end -- from here on, every window is as it was
+    local p = {cost = u, limit = limit, gap = gap, share = share}
+    local y = search(build(ft, fu), t, math.huge, p)
+    insert(ft, fu, y, u)
+    if y ~= t then
+      moved[#moved + 1] = name
+      moved[#moved + 1] = int(y)
+      quiet = math.max(quiet, y + width)
+    end
+  end
+  return x, moved
+end
+
+local moved = {}
+if cost <= cap and not is_bulk(member) and (queued or not whole) then
+  x, moved = ahead_of_bulk(x)
+end
+if maxwait >= 0 and x - now > maxwait then return {x - now, x, epoch, 1, 0} end
 
 redis.call('ZADD', log, int(x), member)
+for i = 1, #moved, 2 do redis.call('ZADD', log, moved[i + 1], moved[i]) end
+if #moved > 0 then redis.call('PUBLISH', ARGV[12], table.concat(moved, ' ')) end
+local last = math.max(x, tonumber(redis.call('ZREVRANGE', log, 0, 0, 'WITHSCORES')[2]))
 redis.call('PEXPIRE', log, int(math.ceil((last - now + width) / 1000) + 1))
-return {x - now, x, epoch, 1}
+return {x - now, x, epoch, 1, 1}
