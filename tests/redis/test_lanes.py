@@ -10,6 +10,7 @@ wait over `max_wait` books nothing.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -102,13 +103,15 @@ async def test_an_interactive_send_goes_before_bulk_queued_in_another_process(
     make_limiter: Factory, redis: Redis
 ) -> None:
     quota = lanes_quota(5)
-    fanout, api = make_limiter(), make_limiter(sleep=Sleeps())
+    waited = Sleeps()
+    fanout, api = make_limiter(), make_limiter(sleep=waited)
     for _ in range(20):  # four windows of bulk bookings
         await fanout.acquire(quota, 1, lane="bulk")
     before = await log(redis, quota)
     now = await redis_now(redis)
     queued = [t for t, m in before if t >= now + DEFAULT_NOTICE * MICROS]
     await api.acquire(quota, 1)
+    assert sum(waited.delays) < DEFAULT_NOTICE + 0.2  # not the queue's 4 s: one bulk spacing
     after = await log(redis, quota)
     mine = next(t for t, m in after if not bulk(m))
     assert mine <= min(queued)  # before every queued bulk booking: within the next window
@@ -136,6 +139,21 @@ async def test_a_bulk_booking_moved_by_an_interactive_one_leaves_on_its_new_inst
     moved = max(t for m, t in new.items() if bulk(m))
     assert moved > max(old)  # pushed a window later, and this process waits for it
     assert sum(fanout_sleeps.delays) > 1.0  # its wait reached past the old instant
+
+
+@pytest.mark.parametrize("cost", [1, 2])
+async def test_bulk_bookings_are_spread_evenly_over_the_window(
+    make_limiter: Factory, redis: Redis, cost: int
+) -> None:
+    # So that units come free all through each window, for interactive sends to take.
+    quota = lanes_quota(6)
+    fanout = make_limiter()
+    for _ in range(12):
+        await fanout.acquire(quota, cost, lane="bulk")
+    instants = [t for t, _ in await log(redis, quota)]
+    spacing = cost * (MICROS // quota.limit)
+    assert all(b - a >= spacing for a, b in itertools.pairwise(instants))
+    assert instants[-1] - instants[0] < (12 * spacing) + 2 * MICROS // 100  # and no more
 
 
 @settings(

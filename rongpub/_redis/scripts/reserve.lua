@@ -26,16 +26,19 @@
 -- processes that left before they noticed are counted nowhere.
 --
 -- Lanes. A member ending in "b:<units>" is bulk (a fan-out), any other interactive. A bulk
--- reservation is placed as above. An interactive one goes before every waiting bulk one: it
--- takes the earliest instant where its units fit among the interactive entries and the bulk
--- ones due within `notice` (their processes could not hear of a move in time), as if the
--- bulk ones queued later were not there; those are then placed again, in their order, each at
--- the earliest instant from its own where it fits (pacing and sharing kept), until a whole
--- `width` passes with none moved, and the moves are published on the quota's channel as
--- late.lua's are. So every window stays within `limit`, bulk keeps what interactive leaves,
--- and no queued bulk reservation is moved earlier. While it moves bulk ones, interactive
--- entries may hold at most `cap` units of any window (the rest is bulk's share); where that
--- does not fit, it is placed as a bulk one would be.
+-- reservation is placed as above, but alone at its instant, `units * width / limit` after
+-- the bulk one before it and its own `cost * width / limit` before the next: bulk traffic
+-- spread evenly frees units all through each window, where a burst would free them all at
+-- once a window later. An interactive one goes before every
+-- waiting bulk one: it takes the earliest instant where its units fit among the interactive
+-- entries and the bulk ones due within `notice` (their processes could not hear of a move in
+-- time), as if the bulk ones queued later were not there; those are then placed again, in
+-- their order, each at the earliest instant from its own where it fits (spread as above),
+-- until a whole `width` passes with none moved, and the moves are published on the quota's
+-- channel as late.lua's are. So every window stays within `limit`, bulk keeps what
+-- interactive leaves, and no queued bulk reservation is moved earlier. While it moves bulk
+-- ones, interactive entries may hold at most `cap` units of any window (the rest is bulk's
+-- share); where that does not fit, it is placed behind them, as without lanes.
 --
 -- KEYS[1]  the log (sorted set)           KEYS[2]  pause-until instant (string, microseconds)
 -- KEYS[3]  the log's epoch (string)
@@ -101,11 +104,11 @@ local function units(name) return tonumber(string.match(name, ':(%d+)$')) end
 -- Bulk members end in "b:<units>" (ids are decimal digits otherwise).
 local function is_bulk(name) return string.find(name, 'b:%d+$') ~= nil end
 
--- Entries at instants t[1..n] (in time order) with units u[i]: before[i] the units of
--- t[1..i], and ending[i] the units of the window that ends at t[i] (exact for entries at
--- least `width` after the first, the only ones whose windows are asked about).
-local function build(t, u)
-  local L = {t = t, u = u, before = {[0] = 0}, ending = {}, n = #t}
+-- Entries at instants t[1..n] (in time order) with units u[i], b[i] whether bulk: before[i]
+-- the units of t[1..i], and ending[i] the units of the window that ends at t[i] (exact for
+-- entries at least `width` after the first, the only ones whose windows are asked about).
+local function build(t, u, b)
+  local L = {t = t, u = u, b = b, before = {[0] = 0}, ending = {}, n = #t}
   local before, ending, oldest = L.before, L.ending, 1
   for n = 1, #t do
     before[n] = before[n - 1] + u[n]
@@ -119,18 +122,25 @@ end
 local queued = false
 local function read(from, to)
   local entries = redis.call('ZRANGEBYSCORE', log, '(' .. int(from), to, 'WITHSCORES')
-  local t, u = {}, {}
+  local t, u, b = {}, {}, {}
   for i = 1, #entries, 2 do
     t[#t + 1] = tonumber(entries[i + 1])
     u[#u + 1] = units(entries[i])
-    queued = queued or (t[#t] >= now + notice and is_bulk(entries[i]))
+    b[#b + 1] = is_bulk(entries[i])
+    queued = queued or (b[#b] and t[#t] >= now + notice)
   end
-  return build(t, u)
+  return build(t, u, b)
 end
 
 -- What a placement must respect: `cost` units, at most `limit` a window, `gap` apart, at
--- most `share` at one instant.
-local P = {cost = cost, limit = limit, gap = gap, share = share}
+-- most `share` at one instant; a bulk one (`per` > 0) also `units * per` microseconds after
+-- the bulk entry before it, and its own `cost * per` before the next (see Lanes).
+local per = math.floor(width / limit)
+local function placing(n, bulk)
+  if bulk then return {cost = n, limit = limit, gap = gap, share = 1, per = per} end
+  return {cost = n, limit = limit, gap = gap, share = share, per = 0}
+end
+local P = placing(cost, is_bulk(member))
 
 -- Whether the units fit at `x`, given L.t[lo..mid], the entries in (x - width, x], and
 -- L.t[mid+1..hi], those in (x, x + width).
@@ -151,16 +161,38 @@ local function fits(L, x, lo, mid, hi, p)
   for k = mid + 1, hi do
     if t[k] - x < p.gap or ending[k] + p.cost > p.limit then return false end
   end
+  if p.per > 0 then -- the nearest bulk entries on each side
+    for k = mid, lo, -1 do
+      if L.b[k] then
+        if x - t[k] < L.u[k] * p.per then return false end
+        break
+      end
+    end
+    for k = mid + 1, hi do
+      if L.b[k] then
+        if t[k] - x < p.cost * p.per then return false end
+        break
+      end
+    end
+  end
   return true
 end
 
 -- The earliest instant in [from, stop) where the units fit, or nil. `L` must hold every entry
 -- within `width` of that span. Candidates, in ascending order: `from`, then where an entry
--- leaves the window (t + width) and where pacing lets a reservation follow an entry (t + gap,
--- 1 microsecond without pacing), merged; past the newest entry's, everything fits.
+-- leaves the window (t + width), where pacing lets a reservation follow an entry (t + gap,
+-- 1 microsecond without pacing) and, for a bulk one, where a bulk entry's spread ends
+-- (t + units * per), merged; past the newest entry's, everything fits.
 local function search(L, from, stop, p)
   local t, n, after = L.t, L.n, math.max(p.gap, 1)
-  local x, lo, mid, hi, i, j = from, 1, 0, 0, 1, 1
+  local x, lo, mid, hi, i, j, m = from, 1, 0, 0, 1, 1, 1
+  local spread = {}
+  if p.per > 0 then
+    for k = 1, n do
+      if L.b[k] then spread[#spread + 1] = t[k] + L.u[k] * p.per end
+    end
+    table.sort(spread)
+  end
   while x < stop do
     while lo <= n and t[lo] <= x - width do lo = lo + 1 end
     while mid < n and t[mid + 1] <= x do mid = mid + 1 end
@@ -168,7 +200,9 @@ local function search(L, from, stop, p)
     if fits(L, x, lo, mid, hi, p) then return x end
     while i <= n and t[i] + width <= x do i = i + 1 end
     while j <= n and t[j] + after <= x do j = j + 1 end
-    x = math.min(t[i] and t[i] + width or math.huge, t[j] and t[j] + after or math.huge)
+    while spread[m] and spread[m] <= x do m = m + 1 end
+    x = math.min(t[i] and t[i] + width or math.huge, t[j] and t[j] + after or math.huge,
+                 spread[m] or math.huge)
   end
   return nil
 end
@@ -190,11 +224,12 @@ else
   if not x then x = search(read(back - width, '+inf'), back, math.huge, P) end
 end
 
-local function insert(t, u, x, n) -- `n` units at `x`, in time order
+local function insert(t, u, b, x, n, bulk) -- `n` units at `x`, in time order
   local at = #t + 1
   while at > 1 and t[at - 1] > x do at = at - 1 end
   table.insert(t, at, x)
   table.insert(u, at, n)
+  table.insert(b, at, bulk)
 end
 
 -- An interactive reservation before the bulk ones queued after `notice` (see Lanes): its
@@ -204,22 +239,22 @@ local function ahead_of_bulk(placed)
   -- Two widths back: a bulk reservation placed again shares windows with those before it.
   local entries = redis.call('ZRANGEBYSCORE', log, '(' .. int(start - 2 * width), '+inf',
                              'WITHSCORES')
-  local ft, fu, it, iu, waiting = {}, {}, {}, {}, {}
+  local ft, fu, fb, it, iu, ib, waiting = {}, {}, {}, {}, {}, {}, {}
   for i = 1, #entries, 2 do
     local name, t = entries[i], tonumber(entries[i + 1])
-    local u = units(name)
-    if not is_bulk(name) then
-      it[#it + 1], iu[#iu + 1] = t, u
-      ft[#ft + 1], fu[#fu + 1] = t, u
-    elseif t < now + notice or t <= start - width then
-      ft[#ft + 1], fu[#fu + 1] = t, u
+    local u, b = units(name), is_bulk(name)
+    if not b then
+      it[#it + 1], iu[#iu + 1], ib[#ib + 1] = t, u, b
+    end
+    if not b or t < now + notice or t <= start - width then
+      ft[#ft + 1], fu[#fu + 1], fb[#fb + 1] = t, u, b
     else
       waiting[#waiting + 1] = {t, u, name}
     end
   end
   if #waiting == 0 then return placed, {} end
-  local fixed, interactive = build(ft, fu), build(it, iu)
-  local capped = {cost = cost, limit = cap, gap = 0, share = math.huge}
+  local fixed, interactive = build(ft, fu, fb), build(it, iu, ib)
+  local capped = {cost = cost, limit = cap, gap = 0, share = math.huge, per = 0}
   local x, from = nil, start
   while x == nil do -- the earliest instant that both the window and the cap allow
     local fit = search(fixed, from, math.huge, P)
@@ -227,14 +262,13 @@ local function ahead_of_bulk(placed)
     if under == fit then x = fit else from = under end
   end
   if x >= placed then return placed, {} end
-  insert(ft, fu, x, cost)
+  insert(ft, fu, fb, x, cost, false)
   local quiet, moved = x + width, {}
   for k = 1, #waiting do
     local t, u, name = waiting[k][1], waiting[k][2], waiting[k][3]
     if t >= quiet then break end -- from here on, every window is as it was
-    local p = {cost = u, limit = limit, gap = gap, share = share}
-    local y = search(build(ft, fu), t, math.huge, p)
-    insert(ft, fu, y, u)
+    local y = search(build(ft, fu, fb), t, math.huge, placing(u, true))
+    insert(ft, fu, fb, y, u, true)
     if y ~= t then
       moved[#moved + 1] = name
       moved[#moved + 1] = int(y)
