@@ -188,10 +188,15 @@ local function search(L, from, stop, p)
   local x, lo, mid, hi, i, j, m = from, 1, 0, 0, 1, 1, 1
   local spread = {}
   if p.per > 0 then
+    local sorted = true
     for k = 1, n do
-      if L.b[k] then spread[#spread + 1] = t[k] + L.u[k] * p.per end
+      if L.b[k] then
+        local ends = t[k] + L.u[k] * p.per
+        sorted = sorted and (spread[#spread] or ends) <= ends
+        spread[#spread + 1] = ends
+      end
     end
-    table.sort(spread)
+    if not sorted then table.sort(spread) end
   end
   while x < stop do
     while lo <= n and t[lo] <= x - width do lo = lo + 1 end
@@ -232,6 +237,30 @@ local function insert(t, u, b, x, n, bulk) -- `n` units at `x`, in time order
   table.insert(b, at, bulk)
 end
 
+-- The first index of the time-ordered `t` whose instant is after `x` (#t + 1 if none).
+local function after_index(t, x)
+  local lo, hi = 1, #t + 1
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if t[mid] > x then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+
+-- Where a reservation `p` first fits from `from` among the entries (t, u, b), searching the
+-- few widths around it first (so that placing many costs what a few windows hold each).
+local function place(t, u, b, from, p)
+  local reach = width / 4
+  local first, last = after_index(t, from - width), after_index(t, from + width + reach) - 1
+  local near = {t = {}, u = {}, b = {}}
+  for k = first, last do
+    near.t[#near.t + 1], near.u[#near.u + 1], near.b[#near.b + 1] = t[k], u[k], b[k]
+  end
+  local x = search(build(near.t, near.u, near.b), from, from + reach, p)
+  if x then return x end
+  return search(build(t, u, b), from, math.huge, p)
+end
+
 -- An interactive reservation before the bulk ones queued after `notice` (see Lanes): its
 -- instant, if earlier than `placed` (where it fits among them all), and the bulk ones moved
 -- ({member, instant, ...}).
@@ -267,7 +296,7 @@ local function ahead_of_bulk(placed)
   for k = 1, #waiting do
     local t, u, name = waiting[k][1], waiting[k][2], waiting[k][3]
     if t >= quiet then break end -- from here on, every window is as it was
-    local y = search(build(ft, fu, fb), t, math.huge, placing(u, true))
+    local y = place(ft, fu, fb, t, placing(u, true))
     insert(ft, fu, fb, y, u, true)
     if y ~= t then
       moved[#moved + 1] = name
