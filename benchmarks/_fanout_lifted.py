@@ -12,7 +12,7 @@ import json
 import os
 import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,11 @@ async def _engine_only(targets: int, journal: Path) -> float:
     """CPU microseconds per target of the engine with a `send` that answers at once."""
     template = chatroom_template(**MESSAGE)
 
-    async def send(request: PreparedRequest) -> PublishResult:
+    async def send(
+        request: PreparedRequest, *, on_leaving: Callable[[], Awaitable[None]] | None = None
+    ) -> PublishResult:
+        if on_leaving is not None:
+            await on_leaving()
         await anyio.lowlevel.checkpoint()
         uids = dict.fromkeys(request.targets, "UID0-0000-0000-0000")
         return PublishResult(message_uids=uids, code=200, request_id=request.request_id)

@@ -154,6 +154,19 @@ def _fanout(result: Json, suites: Json) -> list[str]:
                   "with 5% 5xx answers and 1% connection resets:", ""]  # fmt: skip
         headers = ["API", "targets", "sent", "failed", "unknown", "lost", "duplicated", "429s"]
         lines += _table([*headers, "quota used"], rows)
+    journals = result.get("journals") or {}
+    if journals:
+        rates = journals.get("targets_per_second") or {}
+        count = _num(journals.get("targets"))
+        lines += ["", f"Journal cost, limits lifted ({count} group targets, engine with an "
+                  "instant send):", ""]  # fmt: skip
+        lines += _table(
+            ["no journal targets/s", "file targets/s", "Redis targets/s", "Redis / file",
+             "Redis calls / request", "Redis bytes / target"],
+            [[_num(rates.get("none")), _num(rates.get("file")), _num(rates.get("redis")),
+              _x(journals.get("redis_vs_file")), _num(journals.get("redis_calls_per_request")),
+              _num(journals.get("redis_bytes_per_target"))]],
+        )  # fmt: skip
     return [*lines, ""]
 
 

@@ -13,9 +13,14 @@
     (received twice): both must be 0; outcomes consistent with the server's records; and the
     quota used: targets that reached the server (5xx and resets included, 429s not) over the
     most the quota allows from the first arrival to the last (goal >= 98%).
+(c) The journal's cost with limits lifted: the engine fanning group targets out to a `send`
+    that answers at once, with no journal, the JSONL file and a `RedisJournal` (own
+    redis-server on loopback): targets/s (medians of 3 interleaved rounds), Redis calls per
+    request and Redis bytes per target (see `_fanout_journal`).
 
     python benchmarks/fanout.py [--quick] [--targets N] [--seconds S] [--margin S]
-                                [--skip-lifted] [--json PATH]
+                                [--journal-targets N] [--skip-lifted] [--only-journal]
+                                [--json PATH]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _fanout_journal import measure_journals
 from _fanout_lifted import child_main
 from _fanout_quota import measure_quotas
 from _measure import RESULTS, machine_info, table, write_json
@@ -106,6 +112,25 @@ def _print_quotas(result: dict[str, Any]) -> None:
     print(table(title, headers, cells) + "\n")
 
 
+def _print_journals(result: dict[str, Any]) -> None:
+    rates = result["targets_per_second"]
+    headers = [
+        *("targets", "none targets/s", "file targets/s", "redis targets/s", "redis / file"),
+        *("redis calls / request", "redis bytes / target"),
+    ]
+    row = [
+        result["targets"],
+        rates["none"],
+        rates["file"],
+        rates["redis"],
+        result["redis_vs_file"],
+        result["redis_calls_per_request"],
+        result["redis_bytes_per_target"],
+    ]
+    print(table("(c) journal cost, limits lifted, engine with an instant send", headers, [row]))
+    print()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -119,25 +144,30 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_WINDOW_MARGIN,
         help=f"part (b): the client's window margin, seconds ({DEFAULT_WINDOW_MARGIN})",
     )
-    parser.add_argument("--skip-lifted", action="store_true", help="part (b) only")
+    parser.add_argument("--skip-lifted", action="store_true", help="parts (b) and (c) only")
+    parser.add_argument("--only-journal", action="store_true", help="part (c) only")
+    parser.add_argument("--journal-targets", type=int, help="part (c) targets (default 100,000)")
     parser.add_argument("--json", type=Path, default=RESULTS / "fanout.json")
     args = parser.parse_args(argv)
     targets = args.targets or (20_000 if args.quick else 1_000_000)
     seconds = args.seconds or (10.0 if args.quick else 60.0)
     baseline = min(targets, 20_000 if args.quick else 200_000)
     # The million on the fastest transport; httpx's own pool on a tenth, for comparison.
-    lifted = []
-    if not args.skip_lifted:
+    journal_targets = args.journal_targets or (10_000 if args.quick else 100_000)
+    lifted: list[dict[str, Any]] = []
+    quotas: dict[str, Any] = {}
+    if not args.skip_lifted and not args.only_journal:
         lifted.append(measure_lifted(targets, baseline, "aiohttp"))
         if not args.quick:
             lifted.append(measure_lifted(targets // 10, baseline // 10, "httpx"))
         _print_lifted(lifted)
-    quotas = measure_quotas(seconds, args.margin)
-    _print_quotas(quotas)
-    write_json(
-        args.json,
-        {"quick": args.quick, "machine": machine_info(), "lifted": lifted, "quotas": quotas},
-    )
+    if not args.only_journal:
+        quotas = measure_quotas(seconds, args.margin)
+        _print_quotas(quotas)
+    journals = measure_journals(journal_targets)
+    _print_journals(journals)
+    result = {"quick": args.quick, "machine": machine_info(), "lifted": lifted}
+    write_json(args.json, {**result, "quotas": quotas, "journals": journals})
 
 
 if __name__ == "__main__":

@@ -244,7 +244,8 @@ class RongCloud:
 
         Targets are packed up to `pack_size` (1-3) per request (one when the message needs
         a single group) in sizes that keep the whole quota busy. Options (keyword):
-        `journal` (path of the JSONL journal: resume by re-running with it),
+        `journal` (path of the JSONL journal, or a `rongpub.redis.RedisJournal`: resume by
+        re-running with it),
         `resend_unknown` (resend targets the journal left unknown), `on_progress`
         (called with the live `FanoutReport` every `progress_interval` seconds and at the
         end), `concurrency` (requests in flight; default derived from quota and latency),

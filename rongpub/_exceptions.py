@@ -11,7 +11,8 @@ RongCloudError
 ├── ConnectionFailedError                  no byte reached the server: safe to retry
 ├── DeliveryUnknownError                   the server may have accepted the message
 ├── LimiterUnavailableError                a shared limiter backend cannot be reached
-└── JournalInUseError                      another run holds the fan-out journal: nothing sent
+├── JournalInUseError                      another run holds the fan-out journal: nothing sent
+└── JournalLostError                       the run can no longer write its journal: it stopped
 ```
 
 `APIError` subclasses mean the server *answered* and did not accept the message.
@@ -33,6 +34,7 @@ __all__ = [
     "DeliveryUnknownError",
     "InvalidRequestError",
     "JournalInUseError",
+    "JournalLostError",
     "LimiterUnavailableError",
     "QuotaWaitTooLongError",
     "RateLimitedError",
@@ -183,3 +185,17 @@ class JournalInUseError(RongCloudError):
         self.pid = pid
         self.host = host
         self.started = started
+
+
+class JournalLostError(RongCloudError):
+    """A fan-out run lost the right to write its journal (its Redis lease expired or was
+    taken over, or Redis did not answer before the lease ran out): it sends nothing more.
+
+    The request that met it was not sent. `journal` names the journal. Resume with a new
+    run once the cause is fixed: targets whose outcome was not recorded are unknown.
+    """
+
+    def __init__(self, journal: str, reason: str) -> None:
+        super().__init__(f"journal {journal}: {reason}; the fan-out stopped")
+        self.journal = journal
+        self.reason = reason

@@ -6,7 +6,7 @@ The client builds one and hands `send` to the fan-out; nothing here knows the me
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
@@ -54,13 +54,13 @@ class Sender:
         self._traced = {url: traces_writes(http, url) for url in hosts.urls}
 
     async def send(
-        self, request: PreparedRequest, *, on_leaving: Callable[[], None] | None = None
+        self, request: PreparedRequest, *, on_leaving: Callable[[], Awaitable[None]] | None = None
     ) -> PublishResult:
         """Send a prepared request: wait for quota, fail over, retry what is safe.
 
-        `on_leaving()` is called just before each attempt's first byte is written (after the
+        `on_leaving()` is awaited just before each attempt's first byte is written (after the
         quota and connection waits): the fan-out journals the request then, not while it
-        is still queued.
+        is still queued; an error it raises ends the attempt unsent.
         """
         quota = self.quotas.get(request.api)
         if quota is not None and request.cost > quota.limit:
@@ -98,7 +98,7 @@ class Sender:
         request: PreparedRequest,
         url: str,
         quota: Quota | None,
-        on_leaving: Callable[[], None] | None,
+        on_leaving: Callable[[], Awaitable[None]] | None,
     ) -> PublishResult:
         departure: Departure | None = None
         if quota is not None and self.limiter is not None:

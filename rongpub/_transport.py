@@ -1,7 +1,8 @@
 """Step 3 of the data path: send one attempt to the current host, and choose the host.
 
 `post` translates httpx's exceptions at this one boundary: failures before any byte left
-(`ConnectionFailedError`) and failures after (`DeliveryUnknownError`). The translated error
+(`ConnectionFailedError`) and every other `httpx.RequestError` (`DeliveryUnknownError`: a
+reset, a timeout, an answer that cannot be decoded, a redirect loop). The translated error
 names the cause in its message but neither chains nor carries httpx's exception: those hold
 the request, whose signature headers would let anyone replay calls while the timestamp holds.
 `Hosts` keeps which base URL is current: a connection failure moves to the next one at once;
@@ -163,7 +164,7 @@ async def post(
         )
     except _NOT_SENT as exc:
         error = _not_sent(exc, base_url, request)
-    except httpx.TransportError as exc:
+    except httpx.RequestError as exc:  # written, then lost, undecodable or redirected in a loop
         error = DeliveryUnknownError(
             f"{_cause(exc)} after sending to {base_url}: the server may have accepted the message",
             request_id=request.request_id,
@@ -188,7 +189,7 @@ async def _exchange(
     return response.status_code, response.content, response.headers
 
 
-def _cause(exc: httpx.TransportError) -> str:
+def _cause(exc: httpx.RequestError) -> str:
     """The error's type and text, and its cause's: what is kept of it."""
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     cause = exc.__cause__

@@ -39,8 +39,19 @@ inside this process, with a warning; `fallback="local"` starts from this process
 still in the window and hands what it let go back to Redis when Redis answers again. A Redis
 that lost the log (restarted empty) is noticed by the log's epoch: each process registers the
 bookings it holds again before booking anything new. See docs/redis-faults.md.
+
+`RedisJournal` keeps a fan-out's journal in Redis instead of a local file, so a run killed
+on one host resumes on another; one run writes it at a time (a lease with a fencing token).
+See docs/guides/redis-journal.md.
 """
 
+from ._redis.journal import (
+    DEFAULT_EXPIRE_AFTER,
+    DEFAULT_LEASE_TTL,
+    DEFAULT_RENEW_INTERVAL,
+    JournalCounts,
+    RedisJournal,
+)
 from ._redis.limiter import (
     DEFAULT_LEAD,
     DEFAULT_NAMESPACE,
@@ -54,13 +65,18 @@ from ._redis.limiter import (
 from ._redis.stats import RedisStats
 
 __all__ = [
+    "DEFAULT_EXPIRE_AFTER",
     "DEFAULT_LEAD",
+    "DEFAULT_LEASE_TTL",
     "DEFAULT_NAMESPACE",
     "DEFAULT_NOTICE",
     "DEFAULT_REDIS_TIMEOUT",
+    "DEFAULT_RENEW_INTERVAL",
     "DEFAULT_RETRY_INTERVAL",
     "DEFAULT_SHARE",
     "DEFAULT_SLACK",
+    "JournalCounts",
+    "RedisJournal",
     "RedisLimiter",
     "RedisStats",
 ]

@@ -176,7 +176,13 @@ async def test_every_host_unreachable_is_a_connection_failure() -> None:
 
 @pytest.mark.parametrize(
     "fault",
-    [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("reset"), httpx.ReadError("reset")],
+    [
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("reset"),
+        httpx.ReadError("reset"),
+        httpx.DecodingError("an answer that cannot be decoded"),
+        httpx.TooManyRedirects("a redirect loop (a client that follows redirects)"),
+    ],
 )
 async def test_ambiguous_failures_are_not_retried_but_move_later_calls(fault: Exception) -> None:
     api = MockAPI(fault)

@@ -76,9 +76,10 @@ def _leaks(exc: BaseException, needles: list[str]) -> list[str]:
         (httpx.ReadTimeout("slow"), DeliveryUnknownError),
         (httpx.RemoteProtocolError("reset"), DeliveryUnknownError),
         (httpx.ConnectError("refused"), ConnectionFailedError),
+        (httpx.DecodingError("bad gzip"), DeliveryUnknownError),
         (reply(429, 1008), RateLimitedError),
     ],
-    ids=["read timeout", "reset", "refused", "429"],
+    ids=["read timeout", "reset", "refused", "undecodable answer", "429"],
 )
 async def test_no_secret_or_signature_is_reachable_from_an_error(
     answer: Any, error: type[Exception]

@@ -3,10 +3,14 @@
     rongpub fanout group --targets groups.txt --from-user sys --object-name RC:TxtMsg \\
         --content '{"content":"hello"}' --journal announce.jsonl
 
+`--journal redis://host:6379/0 --journal-name NAME` keeps the journal in Redis instead
+(resumable from any host; a second run on the name is refused while the first holds it).
+
 The app key and secret come from RONGCLOUD_APP_KEY / RONGCLOUD_APP_SECRET. Exit code 0 only
 when every target was sent; 1 when some failed or are unknown (see the journal); 2 for bad
-arguments or a journal another run is writing (nothing is sent); 130 after Ctrl-C, once or
-twice (the partial report is printed; re-run with the same journal to resume).
+arguments, a journal another run is writing or a Redis journal out of reach (nothing is
+sent); 130 after Ctrl-C, once or twice (the partial report is printed; re-run with the same
+journal to resume).
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import anyio
 
 from .._client import RongCloud
 from .._config import RateLimits
-from .._exceptions import InvalidRequestError, JournalInUseError
+from .._exceptions import InvalidRequestError, JournalInUseError, JournalLostError
 from .._fanout.engine import Fanout
 from .._fanout.report import FanoutAborted, FanoutReport
+from .._redis.journal import RedisJournal
 from .progress import describe, open_display
 
 __all__ = ["register", "run"]
@@ -32,6 +37,7 @@ __all__ = ["register", "run"]
 #: Bytes of target lines read per trip to a worker thread.
 _READ_CHUNK = 64 * 1024
 _INTERRUPTED = 130
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def register(subparsers: Any) -> None:
@@ -60,7 +66,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     add("--from-user", required=True, help="sender user id")
     add("--object-name", required=True, help="message type, e.g. RC:TxtMsg")
     add("--content", required=True, help='message content, e.g. \'{"content":"hi"}\'')
-    add("--journal", help="JSONL journal of every outcome; re-run with it to resume")
+    add("--journal", help="JSONL journal of every outcome, or a redis:// URL; re-run to resume")
+    add("--journal-name", help="name of the journal in Redis (with --journal redis://...)")
     add("--resend-unknown", action="store_true", help="resend targets the journal left unknown")
     add("--base-url", action="append", help="API host (repeat for failover hosts)")
     add("--region", default="cn", help="data centre: cn, sg, sg-b, na, sa (default cn)")
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the fan-out the arguments describe; returns the exit code."""
     try:
         return anyio.run(_main, args)
-    except (InvalidRequestError, JournalInUseError, OSError) as exc:
+    except (InvalidRequestError, JournalInUseError, JournalLostError, OSError) as exc:
         print(f"rongpub fanout: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a Ctrl-C once the report was printed, while closing
@@ -90,9 +97,26 @@ async def _main(args: argparse.Namespace) -> int:
             open_display(plain=True if args.plain else None) as display,
         ):
             track = display.track(args.api)
-            fanout = _fanout(rc, args, _read_lines(stream), track, total)
-            interrupted = await run_interruptibly(fanout.run, fanout.stop_now)
+            journal = _journal(args)
+            try:
+                fanout = _fanout(rc, args, _read_lines(stream), track, total, journal)
+                interrupted = await run_interruptibly(fanout.run, fanout.stop_now)
+            finally:
+                if isinstance(journal, RedisJournal):
+                    await journal.aclose()
         return _conclude(fanout.report, interrupted)  # before closing: no report is lost
+
+
+def _journal(args: argparse.Namespace) -> str | RedisJournal | None:
+    """The `--journal` file, or the Redis journal `--journal-name` at a redis:// URL."""
+    location, name = args.journal, args.journal_name
+    if location is None or not location.startswith(_REDIS_SCHEMES):
+        if name is not None:
+            raise InvalidRequestError("--journal-name", "goes with --journal redis://...")
+        return location  # type: ignore[no-any-return]
+    if not name:
+        raise InvalidRequestError("--journal-name", "is required with a redis:// journal")
+    return RedisJournal.from_url(location, name)
 
 
 def _limits(api: str, rate: int) -> RateLimits:
@@ -105,10 +129,11 @@ def _fanout(
     targets: AsyncIterator[str],
     on_progress: Callable[[FanoutReport], None],
     total: int | None,
+    journal: object,
 ) -> Fanout:
     options: dict[str, Any] = {
         "total": total,
-        "journal": args.journal,
+        "journal": journal,
         "resend_unknown": args.resend_unknown,
         "concurrency": args.concurrency,
         "on_progress": on_progress,

@@ -26,10 +26,13 @@ class Send(Protocol):
     """The client's send: quota wait, failover, decoding, 429 retries."""
 
     def __call__(
-        self, request: PreparedRequest, *, on_leaving: Callable[[], None] | None = None
+        self,
+        request: PreparedRequest,
+        *,
+        on_leaving: Callable[[], Awaitable[None]] | None = None,
     ) -> Awaitable[PublishResult]:
-        """Send `request`; call `on_leaving()` before any byte of it can reach the server
-        (once per attempt, after the quota wait)."""
+        """Send `request`; await `on_leaving()` before any byte of it can reach the server
+        (once per attempt, after the quota wait); an error it raises stops the attempt."""
         ...
 
 
@@ -45,7 +48,7 @@ class Delivery:
         *,
         grace: float,
         on_error: Callable[[Exception], None],
-        on_sending: Callable[[PreparedRequest], None],
+        on_sending: Callable[[PreparedRequest], Awaitable[None]],
     ) -> None:
         self._send = send
         self._template = template
@@ -72,11 +75,11 @@ class Delivery:
         result: PublishResult | Exception | None = None
         left = False
 
-        def leaving() -> None:
+        async def leaving() -> None:
             nonlocal left
             if not left:  # a later attempt of the same request: its line is written
+                await self._on_sending(request)
                 left = True
-                self._on_sending(request)
 
         with anyio.CancelScope(shield=True) as scope:
             if self.grace_deadline is not None:
@@ -95,7 +98,7 @@ class Delivery:
         return outcomes, anyio.current_time() - started if accepted else None
 
     async def _call(
-        self, request: PreparedRequest, leaving: Callable[[], None]
+        self, request: PreparedRequest, leaving: Callable[[], Awaitable[None]]
     ) -> PublishResult | Exception:
         try:
             return await self._send(request, on_leaving=leaving)

@@ -13,7 +13,6 @@ flight `grace` seconds to settle (shielded), records the rest as unknown and re-
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator, Sized
 from typing import Any
 
@@ -27,13 +26,14 @@ from .._request import Template
 from .concurrency import Concurrency
 from .delivery import Delivery, Send
 from .intake import Intake, Targets
-from .journal import Journal, fingerprint
+from .journal import fingerprint
 from .ledger import Ledger
 from .options import FANOUT_QUEUED_PACKS, FanoutOptions
 from .outcomes import is_fatal
 from .packing import Packer, pack_cycle
 from .report import FanoutAborted, FanoutReport
 from .seen import DigestSet
+from .store import journal_for
 
 __all__ = ["Fanout"]
 
@@ -77,9 +77,10 @@ class Fanout:
         self._send, self._template, self._targets = send, template, targets
         self._options = options
         total = options.total if options.total is not None else _length(targets)
-        journal = None if options.journal is None else os.fspath(options.journal)
+        self._journal = journal_for(options.journal)
+        description = None if self._journal is None else self._journal.description
         limit = None if quota is None else quota.limit
-        self.report = FanoutReport(api=template.api, quota=limit, total=total, journal=journal)
+        self.report = FanoutReport(api=template.api, quota=limit, total=total, journal=description)
         largest = min(options.pack_size, template.max_targets or options.pack_size)
         self._cycle = pack_cycle(largest, limit)
         self._concurrency = Concurrency(
@@ -113,22 +114,18 @@ class Fanout:
             raise
         finally:
             self._ledger.abandon([t for batch in self._unstarted for t in batch.targets])
-            self._ledger.close()
+            with anyio.CancelScope(shield=True):  # what was settled is recorded, cancelled or not
+                await self._ledger.close()
         return self._result()
 
     async def _open(self) -> None:
-        """Read the journal (in a thread: it may hold a million lines); set up the parts."""
-        options, journal = self._options, None
+        """Open the journal (what earlier runs settled); set up the parts."""
+        options, journal, settled = self._options, self._journal, None
         self._slots = anyio.CapacityLimiter(options.concurrency or self._concurrency.limit)
         self._intake_scope = anyio.CancelScope()
-        if self.report.journal is not None:
-            journal = Journal(self.report.journal, self._template.api, fingerprint(self._template))
-            resend = options.resend_unknown
-            try:
-                await anyio.to_thread.run_sync(lambda: journal.open(resend_unknown=resend))
-            except BaseException:  # e.g. cancelled while it was read: it opened all the same
-                journal.close()
-                raise
+        if journal is not None:
+            api, message = self._template.api, fingerprint(self._template)
+            settled = await journal.open(api, message, resend_unknown=options.resend_unknown)
         self._ledger = ledger = Ledger(
             self.report, keep=options.keep_results, journal=journal, on_progress=options.on_progress
         )
@@ -139,7 +136,7 @@ class Fanout:
             report=self.report,
             reject=ledger.reject,
             seen=DigestSet() if options.dedupe else None,
-            settled=None if journal is None or journal.settled.empty else journal.settled,
+            settled=None if settled is None or settled.empty else settled,
         )
         self._delivery = Delivery(
             self._send,
@@ -154,6 +151,8 @@ class Fanout:
         try:
             async with anyio.create_task_group() as batches:
                 batches.start_soon(self._ledger.tick, self._options.progress_interval)
+                if self._journal is not None:  # its lease, renewed while requests may leave
+                    batches.start_soon(self._journal.keep, self._fail)
                 try:
                     with self._intake_scope:
                         async with anyio.create_task_group() as reading:

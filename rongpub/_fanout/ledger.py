@@ -7,10 +7,10 @@ from collections.abc import Callable
 import anyio
 
 from .._request import PreparedRequest
-from .journal import Journal
 from .options import KeepResults
 from .outcomes import TargetOutcome, is_unsent, not_sent
 from .report import FanoutReport
+from .store import FanoutJournal
 
 __all__ = ["Ledger"]
 
@@ -25,7 +25,7 @@ class Ledger:
         report: FanoutReport,
         *,
         keep: KeepResults,
-        journal: Journal | None,
+        journal: FanoutJournal | None,
         on_progress: Callable[[FanoutReport], object] | None,
     ) -> None:
         self.report = report
@@ -52,11 +52,11 @@ class Ledger:
         if self._journal is not None:
             self._journal.write(outcomes)
 
-    def sending(self, request: PreparedRequest) -> None:
+    async def sending(self, request: PreparedRequest) -> None:
         """A request has its quota and is about to leave: the journal notes its targets
         first (a request still queued for quota when the process dies is not unknown)."""
         if self._journal is not None:
-            self._journal.sending(request.request_id, list(request.targets))
+            await self._journal.sending(request.request_id, list(request.targets))
 
     def reject(self, outcome: TargetOutcome) -> None:
         """The outcome of a target refused before it was pending (an invalid id)."""
@@ -80,9 +80,9 @@ class Ledger:
             await anyio.sleep(interval)
             self.progress()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """The run is over: close the journal, mark the report done, report progress once more."""
         if self._journal is not None:
-            self._journal.close()
+            await self._journal.close()
         self.report.done = True
         self.progress()

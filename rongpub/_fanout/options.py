@@ -9,6 +9,7 @@ from typing import Final, Literal, TypedDict
 
 from .._constants import MAX_GROUPS
 from .report import FanoutReport
+from .store import FanoutJournal
 
 __all__ = ["FanoutKwargs", "FanoutOptions", "KeepResults"]
 
@@ -43,7 +44,7 @@ class FanoutOptions:
 
     pack_size: int
     concurrency: int | None = None
-    journal: str | os.PathLike[str] | None = None
+    journal: str | os.PathLike[str] | FanoutJournal | None = None
     resend_unknown: bool = False
     dedupe: bool = True
     keep_results: KeepResults = "problems"
@@ -57,7 +58,7 @@ class FanoutKwargs(TypedDict, total=False):
     """`FanoutOptions` but `pack_size`, as keyword arguments of `RongCloud.fanout_*`."""
 
     concurrency: int | None
-    journal: str | os.PathLike[str] | None
+    journal: str | os.PathLike[str] | FanoutJournal | None
     resend_unknown: bool
     dedupe: bool
     keep_results: KeepResults

@@ -6,6 +6,7 @@
 | `DeliveryUnknownError`, or unsettled     | unknown: the server may have accepted it     |
 | `RateLimitedError` (retries used up)     | failed, code 1008, retryable                 |
 | `ConnectionFailedError`                  | failed, retryable (nothing reached a server) |
+| `JournalLostError`                       | failed, retryable, and the fan-out stops     |
 | `RejectedError`, `InvalidRequestError`   | failed with the code / field                 |
 | `AuthenticationError`, 1006/1007/1009,   | failed, and the fan-out stops: every other   |
 | `LimiterUnavailableError`                | request would fail the same way              |
@@ -24,6 +25,7 @@ from .._exceptions import (
     ConnectionFailedError,
     DeliveryUnknownError,
     InvalidRequestError,
+    JournalLostError,
     LimiterUnavailableError,
     RateLimitedError,
     RongCloudError,
@@ -90,7 +92,7 @@ def outcomes_for(
     status: Status = "failed" if known else "unknown"
     code = getattr(result, "code", None)
     error = _error_text(result)
-    retryable = isinstance(result, RateLimitedError | ConnectionFailedError)
+    retryable = isinstance(result, RateLimitedError | ConnectionFailedError | JournalLostError)
     return [
         TargetOutcome(
             target=t,
@@ -134,6 +136,6 @@ def is_unsent(outcome: TargetOutcome) -> bool:
 
 def is_fatal(exc: Exception) -> bool:
     """Whether `exc` concerns the whole app, so that every further request would fail too."""
-    if isinstance(exc, AuthenticationError | LimiterUnavailableError):
+    if isinstance(exc, AuthenticationError | LimiterUnavailableError | JournalLostError):
         return True
     return isinstance(exc, APIError) and exc.code in _APP_CODES

@@ -9,7 +9,7 @@ unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from .protocol import Departure
 
@@ -20,7 +20,9 @@ class Announced:
     """A `Departure` that calls `on_leaving()` once the wrapped one (if any) lets the bytes
     go, just before they are written."""
 
-    def __init__(self, departure: Departure | None, on_leaving: Callable[[], None]) -> None:
+    def __init__(
+        self, departure: Departure | None, on_leaving: Callable[[], Awaitable[None]]
+    ) -> None:
         self._departure = departure
         self._on_leaving = on_leaving
 
@@ -28,7 +30,7 @@ class Announced:
         """The first byte is about to be written: let the limiter wait, then announce it."""
         if self._departure is not None:
             await self._departure.leaving()
-        self._on_leaving()
+        await self._on_leaving()
 
     def left(self) -> None:
         """The whole request was written: the limiter's concern only."""

@@ -112,3 +112,17 @@ def test_the_rich_display_draws_a_row_per_fanout(tmp_path: Path) -> None:
         room(FanoutReport(api="chatroom"))
     drawn = (tmp_path / "out.txt").read_text()
     assert "group" in drawn and "10/10" in drawn and "chatroom" in drawn
+
+
+def test_a_redis_journal_needs_its_name_and_a_name_needs_redis(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = _targets(tmp_path, ["g1"])
+    assert _fanout(server, "group", targets, "--journal", "redis://127.0.0.1:1/0") == 2
+    assert "--journal-name: is required" in capsys.readouterr().err
+    assert _fanout(server, "group", targets, "--journal-name", "x") == 2
+    assert "--journal-name: goes with --journal redis://" in capsys.readouterr().err
+    unreachable = ["--journal", "redis://127.0.0.1:1/0", "--journal-name", "x"]
+    assert _fanout(server, "group", targets, *unreachable) == 2
+    assert "Redis cannot be reached" in capsys.readouterr().err
+    assert server.emulator.records == []

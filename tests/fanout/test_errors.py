@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -106,7 +106,7 @@ async def test_an_error_of_the_targets_iterable_is_raised_once_the_rest_settled(
 @pytest.mark.anyio
 async def test_an_unexpected_error_of_send_leaves_its_targets_unknown_and_is_raised() -> None:
     async def send(
-        request: PreparedRequest, *, on_leaving: Callable[[], None] | None = None
+        request: PreparedRequest, *, on_leaving: Callable[[], Awaitable[None]] | None = None
     ) -> PublishResult:
         await anyio.lowlevel.checkpoint()
         if "g4" in request.targets:
@@ -152,7 +152,7 @@ def test_options_are_checked_before_anything_runs() -> None:
     template = group_template(**MESSAGE)
 
     async def send(
-        request: PreparedRequest, *, on_leaving: Callable[[], None] | None = None
+        request: PreparedRequest, *, on_leaving: Callable[[], Awaitable[None]] | None = None
     ) -> PublishResult:
         raise AssertionError("not reached")
 
