@@ -1,7 +1,7 @@
 """`RedisServer`: a throwaway `redis-server` on a free loopback port (tests, benchmarks).
 
-Nothing is persisted (`--save ""`, `--appendonly no`, a temporary directory); `kill`,
-`freeze` and `restart` stage the faults the Redis limiter must survive.
+Nothing is persisted unless asked (`--save ""`, `--appendonly no`, a temporary directory);
+`kill`, `freeze` and `restart` stage the faults the Redis limiter and journal must survive.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ class RedisServer:
     """One `redis-server` process on 127.0.0.1; `start`, `kill` and `restart` it at will.
 
     `with RedisServer() as server:` starts it and closes it on exit. `port`: default a free
-    one."""
+    one. `appendonly`: keep every change in an append-only file (fsync always), so that a
+    restart loads them again; by default nothing is persisted."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, appendonly: bool = False) -> None:
         self.port = port or free_port()
+        self.appendonly = appendonly
         self._dir = tempfile.TemporaryDirectory(prefix="rongpub-redis-")
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -47,7 +49,11 @@ class RedisServer:
     def start(self) -> None:
         """Start the server and wait until it answers PING."""
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
-        argv += ["--save", "", "--appendonly", "no", "--dir", self._dir.name]
+        argv += ["--save", "", "--dir", self._dir.name]
+        if self.appendonly:  # every change on disk before it is answered: survives a restart
+            argv += ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            argv += ["--appendonly", "no"]
         self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._answers_ping():
