@@ -154,6 +154,13 @@ async def test_bulk_bookings_are_spread_evenly_over_the_window(
     spacing = cost * (MICROS // quota.limit)
     assert all(b - a >= spacing for a, b in itertools.pairwise(instants))
     assert instants[-1] - instants[0] < (12 * spacing) + 2 * MICROS // 100  # and no more
+    for _ in range(3):  # interactive sends move them, and they stay spread
+        await make_limiter().acquire(quota, 1)
+    entries = await log(redis, quota)
+    moved = [t for t, m in entries if bulk(m)]
+    assert moved != instants[: len(moved)] and len(moved) == 12
+    assert all(b - a >= spacing for a, b in itertools.pairwise(moved))
+    assert fullest(entries, quota) <= quota.limit
 
 
 @settings(

@@ -32,10 +32,10 @@
 -- once a window later. An interactive one goes before every
 -- waiting bulk one: it takes the earliest instant where its units fit among the interactive
 -- entries and the bulk ones due within `notice` (their processes could not hear of a move in
--- time), as if the bulk ones queued later were not there; those are then placed again, in
--- their order, each at the earliest instant from its own where it fits (spread as above),
--- until a whole `width` passes with none moved, and the moves are published on the quota's
--- channel as late.lua's are. So every window stays within `limit`, bulk keeps what
+-- time), as if the bulk ones queued later were not there; those are then placed again in one
+-- pass, in their order, each at the earliest instant from its own (and not before the one
+-- ahead of it) where it fits, spread as above, until a whole `width` passes with none moved,
+-- and the moves are published on the quota's channel as late.lua's are. So every window stays within `limit`, bulk keeps what
 -- interactive leaves, and no queued bulk reservation is moved earlier. While it moves bulk
 -- ones, interactive entries may hold at most `cap` units of any window (the rest is bulk's
 -- share); where that does not fit, it is placed behind them, as without lanes.
@@ -247,18 +247,63 @@ local function after_index(t, x)
   return lo
 end
 
--- Where a reservation `p` first fits from `from` among the entries (t, u, b), searching the
--- few widths around it first (so that placing many costs what a few windows hold each).
-local function place(t, u, b, from, p)
-  local reach = width / 4
-  local first, last = after_index(t, from - width), after_index(t, from + width + reach) - 1
-  local near = {t = {}, u = {}, b = {}}
-  for k = first, last do
-    near.t[#near.t + 1], near.u[#near.u + 1], near.b[#near.b + 1] = t[k], u[k], b[k]
+-- The bulk reservations `waiting` ({instant, units, member}, in time order) placed again
+-- behind the `fixed` entries (ft, fu, fb: instants, units, whether bulk; in time order),
+-- in their order, each at the earliest instant from its own where it fits: in the window
+-- ending there and in those ending at the fixed entries after it, paced `gap` apart, alone
+-- at its instant and spread from its bulk neighbours (see `placing`). One pass in time
+-- order (the entries placed so far only grow at the end), until a whole `width` passes with
+-- none moved (`quiet`, from `quiet0`). Returns the moves: {member, instant, ...}.
+local function walk(ft, fu, fb, waiting, quiet0)
+  local fp = {[0] = 0} -- units of the fixed entries up to each
+  for k = 1, #ft do fp[k] = fp[k - 1] + fu[k] end
+  local et, eu, ep = {}, {}, {[0] = 0} -- entries placed so far (fixed or moved), in time order
+  local nf, bulk_t, bulk_u = 1, nil, 0 -- the next fixed entry; the last placed bulk one
+  local function emit(t, u, b)
+    et[#et + 1], eu[#eu + 1], ep[#ep + 1] = t, u, ep[#ep] + u
+    if b then bulk_t, bulk_u = t, u end
   end
-  local x = search(build(near.t, near.u, near.b), from, from + reach, p)
-  if x then return x end
-  return search(build(t, u, b), from, math.huge, p)
+  local function placed_in(from, to) -- units placed in (from, to]; none lie after `to`
+    return ep[#ep] - ep[after_index(et, from) - 1]
+  end
+  local quiet, moved, last = quiet0, {}, -math.huge
+  for k = 1, #waiting do
+    local t, u, name = waiting[k][1], waiting[k][2], waiting[k][3]
+    if t >= quiet and t >= last then break end -- from here on, every window is as it was
+    local y, settled = math.max(t, last), false
+    while not settled do
+      while nf <= #ft and ft[nf] <= y do emit(ft[nf], fu[nf], fb[nf]); nf = nf + 1 end
+      settled = true
+      local here = placed_in(y - width, y)
+      local oldest = after_index(et, y - width)
+      while here + u > limit do -- wait for the oldest units in the window to leave it
+        y, here, oldest = et[oldest] + width, here - eu[oldest], oldest + 1
+        settled = false
+      end
+      local prev = et[#et]
+      if settled and prev and (prev == y or y - prev < gap) then
+        y, settled = math.max(prev + gap, prev + 1), false
+      elseif settled and bulk_t and y - bulk_t < bulk_u * per then
+        y, settled = bulk_t + bulk_u * per, false
+      end
+      for j = nf, #ft do -- the fixed entries ahead: their windows, pacing and spread
+        local f = ft[j]
+        if not settled or f >= y + width then break end
+        local ending = placed_in(f - width, y) + u + fp[j] - fp[nf - 1]
+        if ending > limit or f - y < gap or (fb[j] and f - y < u * per) then
+          y, settled = f, false -- no instant before it will do: after it, then
+        end
+      end
+    end
+    emit(y, u, true)
+    last = y
+    if y ~= t then
+      moved[#moved + 1] = name
+      moved[#moved + 1] = int(y)
+      quiet = math.max(quiet, y + width)
+    end
+  end
+  return moved
 end
 
 -- An interactive reservation before the bulk ones queued after `notice` (see Lanes): its
@@ -292,19 +337,7 @@ local function ahead_of_bulk(placed)
   end
   if x >= placed then return placed, {} end
   insert(ft, fu, fb, x, cost, false)
-  local quiet, moved = x + width, {}
-  for k = 1, #waiting do
-    local t, u, name = waiting[k][1], waiting[k][2], waiting[k][3]
-    if t >= quiet then break end -- from here on, every window is as it was
-    local y = place(ft, fu, fb, t, placing(u, true))
-    insert(ft, fu, fb, y, u, true)
-    if y ~= t then
-      moved[#moved + 1] = name
-      moved[#moved + 1] = int(y)
-      quiet = math.max(quiet, y + width)
-    end
-  end
-  return x, moved
+  return x, walk(ft, fu, fb, waiting, x + width)
 end
 
 local moved = {}
