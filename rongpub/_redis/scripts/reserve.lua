@@ -221,8 +221,7 @@ local reach = 2 * width
 local newest = tonumber(redis.call('ZREVRANGE', log, 0, 0, 'WITHSCORES')[2])
 local back = newest and newest - reach or start
 local x
-local whole = back - width <= start + reach + width -- the whole log is read
-if whole then
+if back - width <= start + reach + width then
   x = search(read(start - width, '+inf'), start, math.huge, P)
 else
   x = search(read(start - width, int(start + reach + width)), start, start + reach, P)
@@ -341,7 +340,9 @@ local function ahead_of_bulk(placed)
 end
 
 local moved = {}
-if cost <= cap and not is_bulk(member) and (queued or not whole) then
+-- Only where a bulk reservation is queued (in a long log: near one of its ends, where a
+-- fan-out books), so that interactive traffic alone costs what it did without lanes.
+if cost <= cap and not is_bulk(member) and queued then
   x, moved = ahead_of_bulk(x)
 end
 if maxwait >= 0 and x - now > maxwait then return {x - now, x, epoch, 1, 0} end
