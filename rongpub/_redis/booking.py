@@ -99,7 +99,7 @@ class SharedQuota:
                 await self._wait_for(now)  # never before its instant
                 self._ledger.move(held.member, now.instant, left=True)
                 return now
-            held = await self._book(held.cost, 0.0, late=held.member)
+            held = await self._book(held.cost, 0.0, late=held.member, lane=held.lane)
             stats.rebooked += 1
 
     def written(self, held: Held) -> None:

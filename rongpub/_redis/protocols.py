@@ -77,3 +77,8 @@ class Held:
     member: str
     cost: int
     instant: int
+
+    @property
+    def lane(self) -> Lane:
+        """The lane its member names (`RedisStore.new_member`: a bulk id ends in "b")."""
+        return "bulk" if self.member.rsplit(":", 1)[0].endswith("b") else "interactive"

@@ -78,7 +78,7 @@ class ScriptedStore:
 
     def new_member(self, cost: int, lane: Lane = "interactive") -> str:
         self._count += 1
-        return f"m{self._count}:{cost}"
+        return f"m{self._count}{'b' if lane == 'bulk' else ''}:{cost}"
 
     async def reserve(
         self,
@@ -234,6 +234,19 @@ async def test_a_late_send_while_the_quota_is_paused_books_again() -> None:
     assert books.booker.stats.rebooked == 1 and books.booker.stats.moved == 0
     assert store.late == store.booked[:1]  # handed to the reservation script, given back
     assert clock.now == pytest.approx(0.05 + 0.5)  # on the new booking's instant
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("lane", ["interactive", "bulk"])
+async def test_a_send_booked_again_keeps_its_lane(lane: Lane) -> None:
+    clock = FakeClock()
+    store = ScriptedStore(clock, [0.0, 0.5])
+    store.paused = True
+    books = booker(store, clock)
+    held = await books.acquire(2, lane)
+    clock.now += 0.05  # too late, and the quota is paused: it books again
+    await RedisDeparture(books, held, refuse).leaving()
+    assert [member.endswith("b:2") for member in store.booked] == [lane == "bulk"] * 2
 
 
 @pytest.mark.anyio
