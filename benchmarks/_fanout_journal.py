@@ -12,7 +12,6 @@ calls per request (`INFO commandstats`) and the journal's size in Redis per targ
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -23,15 +22,13 @@ from typing import Any
 import anyio
 from redis.asyncio import Redis
 
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests.redis.server
-
 from rongpub._fanout.engine import Fanout
 from rongpub._fanout.options import FANOUT_GROUP_PACK, FanoutOptions
 from rongpub._fanout.store import FanoutJournal
 from rongpub._request import PreparedRequest, group_template
 from rongpub._response import PublishResult
 from rongpub.redis import RedisJournal
-from tests.redis.server import RedisServer
+from rongpub.testing import RedisServer
 
 __all__ = ["journal_memory", "measure_journals"]
 

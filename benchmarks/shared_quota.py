@@ -42,18 +42,17 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests.redis_server
 
 import _quota_clients as clients
 from _measure import RESULTS, table, write_json
+from _redis_workers import Workers
 from quota_fidelity import APIS, LATENCY, figures
 
 from rongpub._constants import DEFAULT_WINDOW_MARGIN
 from rongpub.emulator import EmulatorProcess, Faults, start_in_subprocess
 from rongpub.emulator._quota import worst_window
 from rongpub.redis import DEFAULT_SLACK
-from tests.redis.server import RedisServer
-from tests.redis.worker import Workers
+from rongpub.testing import RedisServer
 
 __all__ = ["main", "measure"]
 

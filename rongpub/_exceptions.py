@@ -5,6 +5,7 @@ RongCloudError
 ├── InvalidRequestError (also ValueError)  bad input or configuration: nothing was sent
 ├── APIError                               the server answered with a code other than 200
 │   ├── RateLimitedError                   429 / 1008: not accepted, safe to retry later
+│   │   └── QuotaWaitTooLongError          the quota wait would exceed max_wait: not sent
 │   ├── AuthenticationError                1001 / 1004: wrong app key, secret or signature
 │   └── RejectedError                      any other code: the server refused this request
 ├── ConnectionFailedError                  no byte reached the server: safe to retry
@@ -35,6 +36,7 @@ __all__ = [
     "JournalInUseError",
     "JournalLostError",
     "LimiterUnavailableError",
+    "QuotaWaitTooLongError",
     "RateLimitedError",
     "RejectedError",
     "RongCloudError",
@@ -96,6 +98,27 @@ class RateLimitedError(APIError):
     ) -> None:
         super().__init__(code=code, message=message, status_code=status_code, request_id=request_id)
         self.retry_after = retry_after
+
+
+class QuotaWaitTooLongError(RateLimitedError):
+    """The wait for quota would exceed `max_wait`; nothing was sent and no quota taken.
+
+    `wait`: seconds the call would have waited (also `retry_after`); `max_wait`: the bound
+    it was given (seconds); `api`: the quota's API ("group" or "chatroom").
+    """
+
+    def __init__(self, *, api: str, wait: float, max_wait: float) -> None:
+        RongCloudError.__init__(
+            self, f"the {api} quota is free in {wait:.3f} s, over max_wait={max_wait} s"
+        )
+        self.code = 1008
+        self.message = "quota wait over max_wait"
+        self.status_code = 429
+        self.request_id: str | None = None
+        self.retry_after: float | None = wait
+        self.wait = wait
+        self.max_wait = max_wait
+        self.api = api
 
 
 class AuthenticationError(APIError):

@@ -8,6 +8,10 @@ client = RongCloud(key, secret, rate_limits=RateLimits(group=20, chatroom=100),
                    limiter=RedisLimiter.from_url("redis://redis:6379/0"))
 ```
 
+`async with RedisLimiter.from_url(...) as limiter:` runs its background work (the pub/sub
+listener, reports of late writes) in a task group of the caller's task; without it the
+limiter opens that group itself on first use, and `aclose()` ends it.
+
 Each acquisition is one Lua script run by Redis (`scripts/reserve.lua`): it reads Redis's own
 clock (`TIME`), books the units in an exact log of the quota's reservations, and answers how
 long to wait. The caller sleeps, waking `lead` seconds early to prepare the request, and the
@@ -22,7 +26,10 @@ call re-dates it in Redis and moves the bookings it crowds later, in order, and 
 listening on the quota's pub/sub channel waits for the new instants of its own. So no window
 of `window + margin` seconds holds more than `limit` units as sends leave, in all processes
 together (see `_redis.booking`). A 429 pauses the quota in Redis: no process books an
-instant before the pause ends.
+instant before the pause ends. An interactive acquisition goes before every bulk one queued
+more than `notice` ahead, in any process, moving them later (bulk keeps `bulk_share` of each
+window while both wait); one whose instant lies over `max_wait` ahead books nothing and
+raises `QuotaWaitTooLongError` (docs/design/redis-booking.md#lanes).
 
 Runs on asyncio only: redis-py's asyncio client does not run under trio, so every method
 raises `LimiterUnavailableError` there (use the in-process limiter with trio).
@@ -48,18 +55,21 @@ from ._redis.journal import (
 from ._redis.limiter import (
     DEFAULT_LEAD,
     DEFAULT_NAMESPACE,
+    DEFAULT_NOTICE,
     DEFAULT_REDIS_TIMEOUT,
     DEFAULT_RETRY_INTERVAL,
     DEFAULT_SHARE,
     DEFAULT_SLACK,
     RedisLimiter,
 )
+from ._redis.stats import RedisStats
 
 __all__ = [
     "DEFAULT_EXPIRE_AFTER",
     "DEFAULT_LEAD",
     "DEFAULT_LEASE_TTL",
     "DEFAULT_NAMESPACE",
+    "DEFAULT_NOTICE",
     "DEFAULT_REDIS_TIMEOUT",
     "DEFAULT_RENEW_INTERVAL",
     "DEFAULT_RETRY_INTERVAL",
@@ -68,4 +78,5 @@ __all__ = [
     "JournalCounts",
     "RedisJournal",
     "RedisLimiter",
+    "RedisStats",
 ]

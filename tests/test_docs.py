@@ -27,7 +27,7 @@ import pytest
 from rongpub._constants import REGIONS
 from rongpub.emulator import Emulator, Server, run_in_thread
 
-from .redis.server import redis_url
+from .redis.conftest import redis_url
 
 __all__ = ["redis_url"]  # the fixture, for files whose examples use Redis
 

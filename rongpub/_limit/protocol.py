@@ -11,9 +11,13 @@ the aiolimiter adapter implement it; so can a user's own class.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["Departure", "Limiter", "Quota"]
+__all__ = ["Departure", "Lane", "Limiter", "Quota"]
+
+#: Who waits for quota: a user's request ("interactive"), which goes before every waiting
+#: "bulk" acquisition of the same quota (a fan-out), which keeps what interactive ones leave.
+Lane = Literal["interactive", "bulk"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Quota:
 
     `scope` is the app key (RongCloud counts per app); `api` is "group" or "chatroom";
     `margin` is seconds added to the window to absorb client-to-server jitter.
+    `bulk_share`: the least share of `limit` kept for the bulk lane while both lanes wait.
     """
 
     scope: str
@@ -29,6 +34,7 @@ class Quota:
     limit: int
     margin: float = 0.0
     window: float = 1.0
+    bulk_share: float = 0.0
 
 
 class Departure(Protocol):

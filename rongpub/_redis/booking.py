@@ -1,358 +1,334 @@
-"""One acquisition against Redis: book, wake a little early, send on the booked instant.
+"""One quota's bookings in Redis: book, wake a little early, send on the booked instant.
 
 A booking names an instant on Redis's clock (`RedisClock` maps it to this process's clock);
 the task wakes `lead` seconds before it and `Departure.leaving()` holds the request until the
 instant. Bookings sharing a window are `window + margin + slack` apart, so sends leaving within
 `slack` of their instant keep every window within the limit; a later send, or a write reported
 late by `Departure.left()`, is counted from then (`scripts/late.lua`), moving the bookings it
-crowds (heard over pub/sub, `_redis.moves`). A cancelled holder gives its booking back in a
-shielded call. A 429 pauses new bookings in every process; a new log epoch (Redis lost the
-log) makes the process register what it holds (`_redis.ledger`) before booking again.
+crowds (heard over pub/sub, `_redis.moves`). A wait that ends early (cancelled, timed out)
+gives its booking back in a shielded call. A 429 pauses new bookings in every process; a new
+log epoch (Redis lost the log) makes the process register what it holds (`_redis.ledger`)
+before booking again.
 
 Why, the measurements and what was tried: docs/design/redis-booking.md."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
-from typing import TypeVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from redis.exceptions import RedisError
 
-from .._exceptions import LimiterUnavailableError
-from .._limit.protocol import Quota
-from .clock import Due, RedisClock
-from .ledger import Entry, Ledgers
-from .protocols import Crowding, Held, Store
+from .._exceptions import LimiterUnavailableError, QuotaWaitTooLongError
+from .._limit.protocol import Lane, Quota
+from .clock import Due
+from .ledger import Entry, Ledger
+from .protocols import Held
 from .store import Booking, QuotaKeys
 
-__all__ = ["Booker", "Clock", "Crowding", "Held", "Sleep", "Store"]
+if TYPE_CHECKING:
+    from .booker import Booker
+
+__all__ = ["MAX_INTERVAL", "SharedQuota"]
+
+_T = TypeVar("_T")
 
 #: Seconds kept between two bookings of one quota at most. Bookings are acted on by many
 #: processes whose timers wake late independently, so they keep the in-process limiter's
 #: earlier 5 ms spacing rather than its 1 ms.
 MAX_INTERVAL = 0.005
 
-_T = TypeVar("_T")
-Sleep = Callable[[float], Awaitable[object]]
-Clock = Callable[[], float]
 
+class SharedQuota:
+    """The bookings of one quota that this process makes, holds and gives back.
 
-class Booker:
-    """Books, waits out, re-books and gives back reservations through a `Store`.
-
-    `timeout`: seconds one Redis call may take. `interval`: least seconds between two bookings
-    of a quota at different instants (`None`: as the in-process limiter); `share`: most
-    bookings at one instant. `slack`: see `RedisStore.reserve`; also the most seconds a send
-    may leave after its instant. `lead`: seconds a task wakes before its instant, once
-    departures are reported (a client whose transport never calls `leaving()` would
-    otherwise send that early). `crowding`: where moves of bookings crowded by a late send are
-    heard (`None`: nowhere). `clock`, `sleep`: local monotonic seconds and how to wait (injectable
-    for tests).
+    Keeps the quota's `Ledger` (what Redis must count of this process's) and the log epoch
+    it booked under; everything else it shares with the other quotas through `Booker`.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        timeout: float,
-        interval: float | None,
-        share: int,
-        slack: float,
-        lead: float,
-        crowding: Crowding | None,
-        clock: Clock,
-        sleep: Sleep,
-    ) -> None:
-        self._store = store
-        self._crowding = crowding
-        self._timeout = timeout
-        self._interval = interval
-        self._share = share
-        self._slack = slack
-        self._lead = lead
-        self._clock = clock
-        self._sleep = sleep
-        self._redis_clock = RedisClock()
-        self._reported = False  # whether any departure was reported: then wake `lead` early
-        self._reports: set[asyncio.Task[None]] = set()
-        self._ledgers = Ledgers(slack)  # this process's bookings, per quota
-        self._epochs = self._ledgers.epochs
-        self._quotas: dict[str, tuple[QuotaKeys, Quota]] = {}  # per moves channel
-        #: Entries registered again after Redis lost the log or after an outage (for tests).
-        self.reregistered = 0
-        #: Sends that came too late for their booking and left at once, counted from then, or
-        #: booked again (the quota was paused); sends written late (reported to Redis) and
-        #: bookings late sends moved later; reads of Redis's clock (for benchmarks).
-        self.moved = self.rebooked = self.late_writes = self.crowded = self.clock_reads = 0
+    def __init__(self, booker: Booker, quota: Quota, keys: QuotaKeys) -> None:
+        self.quota = quota
+        self.keys = keys
+        self.booker = booker
+        self._store = booker.store
+        self._ledger = Ledger(round((quota.window + quota.margin + booker.slack) * 1_000_000))
+        self._epoch = ""  # the log's epoch last booked under ("": none yet)
+        self._registering: anyio.Lock | None = None  # held while registering bookings again
 
-    async def acquire(self, keys: QuotaKeys, quota: Quota, cost: int) -> Held:
-        """Book `cost` units of `quota` and return `lead` seconds before they may leave (on
-        their instant until a departure was reported); `LimiterUnavailableError` if Redis
-        fails (its entries then expire with their window)."""
-        held = await self._book(keys, quota, cost, self._lead)
-        if self._lead and not self._reported:  # decided on waking: bookings lie seconds ahead
-            await self._wait_for(keys, held)
+    async def acquire(
+        self, cost: int, lane: Lane = "interactive", max_wait: float | None = None
+    ) -> Held:
+        """Book `cost` units in `lane` and return `lead` seconds before they may leave (on
+        their instant until a departure was reported). `QuotaWaitTooLongError` at once,
+        nothing booked, if their instant lies over `max_wait` seconds ahead;
+        `LimiterUnavailableError` if Redis fails (its entries then expire with their
+        window)."""
+        held = await self._book(cost, self.booker.lead, lane=lane, max_wait=max_wait)
+        if self.booker.lead and not self.booker.reported:  # bookings lie seconds ahead
+            await self._wait_for(held)
         return held
 
-    async def depart(self, keys: QuotaKeys, quota: Quota, held: Held) -> Held:
+    async def depart(self, held: Held) -> Held:
         """Return on `held`'s instant, or within `slack` after it, with the booking the send
         leaves on: if a late send moved the booking, on its new instant; a send later than
         the slack leaves at once, counted from now (`scripts/late.lua`), unless the quota is
         paused: then it books again and waits for its new instant. Cancelled, it gives the
         booking back."""
-        self._reported = True
+        booker, stats = self.booker, self.booker.stats
+        booker.reported = True
         while True:
-            await self._wait_for(keys, held)
-            moved = self._ledgers.of(keys, quota).take_move(held.member)
-            if moved is None and self._crowding is not None:
-                moved = self._crowding.take(held.member)
+            await self._wait_for(held)
+            moved = self._ledger.take_move(held.member)
+            if moved is None and booker.crowding is not None:
+                moved = booker.crowding.take(held.member)
             if moved is not None:
                 held = Held(held.member, held.cost, moved)
-                self.crowded += 1
+                stats.crowded += 1
                 continue
-            if self._lateness(held) <= self._slack:
-                self._ledgers.of(keys, quota).move(held.member, held.instant, left=True)
+            if self._lateness(held) <= booker.slack:
+                self._ledger.move(held.member, held.instant, left=True)
                 return held
-            now = await self._redate(keys, quota, held, written=None)
+            now = await self._redate(held, written=None)
             if now is not None:
-                self.moved += 1
-                await self._wait_for(keys, now)  # never before its instant
-                self._ledgers.of(keys, quota).move(held.member, now.instant, left=True)
+                stats.moved += 1
+                await self._wait_for(now)  # never before its instant
+                self._ledger.move(held.member, now.instant, left=True)
                 return now
-            held = await self._book(keys, quota, held.cost, 0.0, late=held.member)
-            self.rebooked += 1
+            held = await self._book(held.cost, 0.0, late=held.member, lane=held.lane)
+            stats.rebooked += 1
 
-    def written(self, keys: QuotaKeys, quota: Quota, held: Held) -> None:
+    def written(self, held: Held) -> None:
         """`held`'s send has been written: if that was later than its instant plus `slack`,
-        tell Redis (in a task of its own), which counts its units from then and moves the
+        tell Redis (in the background), which counts its units from then and moves the
         bookings that crowds later, in every process (`scripts/late.lua`)."""
-        if self._lateness(held) <= self._slack:
+        if self._lateness(held) <= self.booker.slack:
             return
-        self.late_writes += 1
-        written = self._redis_clock.latest_instant(self._clock())
-        report = self._report(keys, quota, held, written)
-        task = asyncio.get_running_loop().create_task(report)
-        self._reports.add(task)
-        task.add_done_callback(self._reports.discard)
+        self.booker.stats.late_writes += 1
+        written = self.booker.redis_clock.latest_instant(self.booker.clock())
+        self.booker.tasks.start_soon(partial(self._report, held, written))
 
-    async def aclose(self) -> None:
-        """Finish telling Redis of late writes, then stop listening."""
-        if self._reports:
-            await asyncio.wait(self._reports)
-        if self._crowding is not None:
-            await self._crowding.aclose()
-
-    async def pause(self, keys: QuotaKeys, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         """Hold new bookings of the quota, in every process, `seconds` from now."""
-        await self.call(partial(self._store.pause, keys, seconds))
+        await self.booker.call(partial(self._store.pause, self.keys, seconds))
 
-    async def call(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        """Run one Redis call within the timeout; failures become `LimiterUnavailableError`."""
-        try:
-            with anyio.fail_after(self._timeout):
-                return await call()
-        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
-            raise LimiterUnavailableError(
-                f"Redis did not answer the rate limiter ({type(exc).__name__}: {exc})"
-            ) from exc
+    async def probe(self) -> None:
+        """One real command (Redis's clock, which also tightens its mapping): returns only
+        if Redis answered within the timeout."""
+        await self._read_redis_clock()
 
-    async def _report(self, keys: QuotaKeys, quota: Quota, held: Held, written: int) -> None:
+    async def _report(self, held: Held, written: int) -> None:
         # The send is out: if Redis fails, there is nothing left to do for it.
         with contextlib.suppress(LimiterUnavailableError):
-            await self._redate(keys, quota, held, written=written)
+            await self._redate(held, written=written)
 
-    async def _redate(
-        self, keys: QuotaKeys, quota: Quota, held: Held, *, written: int | None
-    ) -> Held | None:
+    async def _redate(self, held: Held, *, written: int | None) -> Held | None:
         """Count `held`'s units from `written` (`None`: now, as it leaves late) and move the
         bookings that crowds; the booking it leaves on (`None`: paused, book again)."""
         redate = partial(
-            self._store.redate, keys, quota, held.member, written=written, slack=self._slack
+            self._store.redate,
+            self.keys,
+            self.quota,
+            held.member,
+            written=written,
+            slack=self.booker.slack,
         )
-        try:
-            asked = self._clock()
-            redated = await self.call(redate)
-            self._redis_clock.observe(redated.now, asked, self._clock())
-        except LimiterUnavailableError:
-            raise
-        except BaseException:
-            if written is None:  # its units are not sent
-                await self._give_back(keys, held.member)
-            raise
+        async with self._or_give_back(*([held.member] if written is None else [])):
+            redated = await self._observed(
+                redate, attrgetter("now")
+            )  # unsent (`None`), its units go back
         if redated.instant is None:
             return None
-        self._ledgers.of(keys, quota).move(held.member, redated.instant)
+        self._ledger.move(held.member, redated.instant)
         return Held(held.member, held.cost, redated.instant)
 
     def _lateness(self, held: Held) -> float:
         """Seconds since `held`'s instant, at most (by the latest mapping of its instant)."""
-        return self._clock() - self._due(held).earliest
+        return self.booker.clock() - self._due(held).earliest
 
     async def _book(
-        self, keys: QuotaKeys, quota: Quota, cost: int, early: float, late: str | None = None
+        self,
+        cost: int,
+        early: float,
+        late: str | None = None,
+        *,
+        lane: Lane = "interactive",
+        max_wait: float | None = None,
     ) -> Held:
         """Book `cost` units (giving the `late` booking back in the same call; see
         `RedisStore.reserve`) and sleep until `early` seconds before their instant."""
-        member = self._store.new_member(cost)
-        try:
-            if self._crowding is not None and not self._crowding.watching(keys.moved):
-                self._quotas[keys.moved] = keys, quota
-                await self.call(partial(self._crowding.watch, keys.moved))
-            booking = await self._reserve(keys, quota, member, late=late)
+        booker = self.booker
+        member = self._store.new_member(cost, lane)
+        async with self._or_give_back(member, *([] if late is None else [late])):
+            if booker.crowding is not None and not booker.crowding.watching(self.keys.moved):
+                await booker.call(partial(booker.crowding.watch, self.keys.moved))
+            booking = await self._reserve(member, late=late, max_wait=max_wait)
             while booking.stale:  # Redis lost the log: count what this process holds first
-                await self._register_again(keys, quota, booking.epoch)
-                booking = await self._reserve(keys, quota, member, late=late)
-            self._epochs[keys.log] = booking.epoch
-            self._ledgers.of(keys, quota).book(member, cost, booking.instant, now=booking.now)
+                await self._register_again(booking.epoch)
+                booking = await self._reserve(member, late=late, max_wait=max_wait)
+            self._epoch = booking.epoch
+            if booking.refused:
+                assert max_wait is not None
+                raise QuotaWaitTooLongError(
+                    api=self.quota.api, wait=booking.delay, max_wait=max_wait
+                )
+            self._ledger.book(member, cost, booking.instant, now=booking.now)
             held = Held(booking.member, cost, booking.instant)
-            await self._sleep(max(0.0, self._due(held).latest - early - self._clock()))
-        except LimiterUnavailableError:
-            raise
-        except BaseException:
-            await self._give_back(keys, member, *([] if late is None else [late]))
-            raise
+            await booker.sleep(max(0.0, self._due(held).latest - early - booker.clock()))
         return held
 
-    async def _wait_for(self, keys: QuotaKeys, held: Held) -> None:
+    async def _wait_for(self, held: Held) -> None:
         """Sleep until `held`'s instant (never before it); cancelled, give the booking back."""
+        async with self._or_give_back(held.member):
+            if self.booker.redis_clock.spread > self.booker.slack:
+                await self._read_redis_clock()
+            await self.booker.sleep(max(0.0, self._due(held).latest - self.booker.clock()))
+
+    @contextlib.asynccontextmanager
+    async def _or_give_back(self, *members: str) -> AsyncIterator[None]:
+        """If the block ends early (cancelled, timed out, failed) other than by Redis failing
+        (then the entries expire with their window), give `members` back before the error
+        goes on: units that will not be sent take no quota."""
         try:
-            if self._redis_clock.spread > self._slack:
-                await self._read_redis_clock(keys)
-            await self._sleep(max(0.0, self._due(held).latest - self._clock()))
-        except LimiterUnavailableError:
+            yield
+        except (LimiterUnavailableError, QuotaWaitTooLongError):  # nothing is booked
             raise
         except BaseException:
-            await self._give_back(keys, held.member)
+            if members:
+                await self._give_back(*members)
             raise
 
-    async def _read_redis_clock(self, keys: QuotaKeys) -> None:
+    async def _give_back(self, *members: str) -> None:
+        # Shielded: the task is being cancelled, and the units must not stay booked.
+        self._ledger.drop(*members)
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(self.booker.timeout),
+            contextlib.suppress(RedisError, OSError),
+        ):
+            await self._store.give_back(self.keys, *members)
+
+    async def _read_redis_clock(self) -> None:
         """Ask Redis's clock once, to tighten the local mapping of instants."""
-        asked = self._clock()
-        redis_now = await self.call(partial(self._store.time, keys))
-        self._redis_clock.observe(redis_now, asked, self._clock())
-        self.clock_reads += 1
+        await self._observed(partial(self._store.time, self.keys), lambda now: now)
+        self.booker.stats.clock_reads += 1
 
     def _due(self, held: Held) -> Due:
-        return self._redis_clock.due(held.instant)
+        return self.booker.redis_clock.due(held.instant)
 
     async def _reserve(
-        self, keys: QuotaKeys, quota: Quota, member: str, *, late: str | None = None, floor: int = 0
+        self,
+        member: str,
+        *,
+        late: str | None = None,
+        floor: int = 0,
+        max_wait: float | None = None,
     ) -> Booking:
         """One reservation under the epoch last booked under (see `RedisStore.reserve`)."""
-        interval = self._interval
+        booker, quota = self.booker, self.quota
+        interval = booker.interval
         if interval is None:  # the in-process limiter's pacing
             interval = min(MAX_INTERVAL, (quota.window + quota.margin) / (2 * quota.limit))
         reserve = partial(
             self._store.reserve,
-            keys,
+            self.keys,
             quota,
             member,
             interval=interval,
-            share=self._share,
-            slack=self._slack,
+            share=booker.share,
+            slack=booker.slack,
             late=late,
-            epoch=self._epochs.get(keys.log, ""),
+            epoch=self._epoch,
             floor=floor,
+            notice=booker.notice,
+            max_wait=max_wait,
         )
-        asked = self._clock()
-        booking = await self.call(reserve)
-        self._redis_clock.observe(booking.now, asked, self._clock())
-        return booking
+        return await self._observed(reserve, attrgetter("now"))
 
-    async def _register_again(self, keys: QuotaKeys, quota: Quota, epoch: str) -> None:
+    async def _observed(self, call: Callable[[], Awaitable[_T]], now: Callable[[_T], int]) -> _T:
+        """One Redis call whose reply carries Redis's clock (`now(reply)`), which tightens
+        the mapping of instants."""
+        asked = self.booker.clock()
+        reply = await self.booker.call(call)
+        self.booker.redis_clock.observe(now(reply), asked, self.booker.clock())
+        return reply
+
+    # Registering this process's bookings again: after Redis lost the log, after an outage.
+
+    async def _register_again(self, epoch: str) -> None:
         """The log's epoch is now `epoch` (Redis lost the log): register this process's
         bookings in it, once per epoch however many tasks noticed: those that left or leave
         now where they are, then those held for later where they fit, from their instants on
         (each send then waits for its new instant). Stops early if the epoch changes again."""
-        async with self._ledgers.lock(keys):
-            if self._epochs.get(keys.log) == epoch:
+        if self._registering is None:
+            self._registering = anyio.Lock()
+        async with self._registering:
+            if self._epoch == epoch:
                 return  # another task did it
-            ledger = self._ledgers.of(keys, quota)
-            due, ahead = ledger.split(self._redis_clock.latest_instant(self._clock()))
-            if not (await self._restore(keys, quota, due, epoch))[1]:
+            due, ahead = self._ledger.split(self._latest_now())
+            if not (await self._restore(due, epoch))[1]:
                 return
-            self._epochs[keys.log] = epoch
+            self._epoch = epoch
             for entry in ahead:
-                booking = await self._reserve(keys, quota, entry.member, floor=entry.instant)
+                booking = await self._reserve(entry.member, floor=entry.instant)
                 if booking.stale:
                     return
                 if booking.instant != entry.instant:
-                    ledger.placed(entry.member, booking.instant)
-            self.reregistered += len(due) + len(ahead)
+                    self._ledger.placed(entry.member, booking.instant)
+            self.booker.stats.reregistered += len(due) + len(ahead)
 
-    async def _restore(
-        self, keys: QuotaKeys, quota: Quota, due: list[Entry], epoch: str
-    ) -> tuple[str, bool]:
+    async def _restore(self, due: list[Entry], epoch: str) -> tuple[str, bool]:
         """Count `due` where they are, under `epoch`; the log's epoch and whether it was."""
         entries = [(entry.member, entry.instant) for entry in due]
-        restore = partial(self._store.restore, keys, quota, entries, slack=self._slack, epoch=epoch)
-        return await self.call(restore)
-
-    def outstanding(self, keys: QuotaKeys, quota: Quota) -> list[tuple[float, int]]:
-        """This process's bookings of `quota` that still share a window with now, held or
-        left: (local instant in seconds, units), for a fallback limiter to count."""
-        if self._redis_clock.spread == math.inf:  # Redis never answered: nothing was booked
-            return []
-        entries = self._ledgers.of(keys, quota).entries(
-            self._redis_clock.latest_instant(self._clock())
+        restore = partial(
+            self._store.restore,
+            self.keys,
+            self.quota,
+            entries,
+            slack=self.booker.slack,
+            epoch=epoch,
         )
+        return await self.booker.call(restore)
+
+    def _latest_now(self) -> int:
+        """Now on Redis's clock (microseconds), at the latest."""
+        return self.booker.redis_clock.latest_instant(self.booker.clock())
+
+    async def check_epoch(self) -> None:
+        """Register this process's bookings again if Redis lost the log (quietly: if Redis
+        fails, the next booking checks again)."""
+        if not self._epoch:
+            return
+        with contextlib.suppress(LimiterUnavailableError):
+            fresh, same = await self._restore([], self._epoch)
+            if not same:
+                await self._register_again(fresh)
+
+    def outstanding(self) -> list[tuple[float, int]]:
+        """This process's bookings that still share a window with now, held or left: (local
+        instant in seconds, units), for a fallback limiter to count."""
+        if self.booker.redis_clock.spread == math.inf:  # Redis never answered: none booked
+            return []
+        entries = self._ledger.entries(self._latest_now())
         return [(self._due(Held(e.member, e.cost, e.instant)).latest, e.cost) for e in entries]
 
-    async def hand_over(
-        self, keys: QuotaKeys, quota: Quota, sends: list[tuple[float, int]]
-    ) -> None:
+    async def hand_over(self, sends: list[tuple[float, int]]) -> None:
         """Redis answers again: count `sends` ((local instant in seconds, units) that a
         fallback let go or granted meanwhile) in the log, before anything new is booked."""
-        ledger = self._ledgers.of(keys, quota)
-        now = self._redis_clock.latest_instant(self._clock())
+        mapping, now = self.booker.redis_clock, self._latest_now()
         for local, cost in sends:
             member = self._store.new_member(cost)
-            ledger.book(member, cost, self._redis_clock.latest_instant(local), now=now)
-            ledger.move(member, self._redis_clock.latest_instant(local), left=True)
+            self._ledger.book(member, cost, mapping.latest_instant(local), now=now)
+            self._ledger.move(member, mapping.latest_instant(local), left=True)
         while True:
-            epoch = self._epochs.get(keys.log, "")
-            due, _ = ledger.split(self._redis_clock.latest_instant(self._clock()))
-            fresh, registered = await self._restore(keys, quota, due, epoch)
+            due, _ = self._ledger.split(self._latest_now())
+            fresh, registered = await self._restore(due, self._epoch)
             if registered:
-                self._epochs[keys.log] = fresh
-                self.reregistered += len(sends)
+                self._epoch = fresh
+                self.booker.stats.reregistered += len(sends)
                 return
-            await self._register_again(keys, quota, fresh)
-
-    def resubscribed(self, channel: str) -> None:
-        """The moves listener lost Redis and is back: check the log's epoch (in a task of
-        its own), so that a process booking nothing still registers its bookings again if
-        Redis restarted empty."""
-        keys, quota = self._quotas[channel]
-        task = asyncio.get_running_loop().create_task(self._check_epoch(keys, quota))
-        self._reports.add(task)
-        task.add_done_callback(self._reports.discard)
-
-    async def _check_epoch(self, keys: QuotaKeys, quota: Quota) -> None:
-        epoch = self._epochs.get(keys.log)
-        if epoch is None:
-            return
-        with contextlib.suppress(LimiterUnavailableError):  # the next booking checks again
-            fresh, same = await self._restore(keys, quota, [], epoch)
-            if not same:
-                await self._register_again(keys, quota, fresh)
-
-    async def probe(self, keys: QuotaKeys) -> None:
-        """One real command (Redis's clock, which also tightens its mapping): returns only
-        if Redis answered within the timeout."""
-        await self._read_redis_clock(keys)
-
-    async def _give_back(self, keys: QuotaKeys, *members: str) -> None:
-        # Shielded: the task is being cancelled, and the units must not stay booked.
-        self._ledgers.drop(keys, *members)
-        with (
-            anyio.CancelScope(shield=True),
-            anyio.move_on_after(self._timeout),
-            contextlib.suppress(RedisError, OSError),
-        ):
-            await self._store.give_back(keys, *members)
+            await self._register_again(fresh)

@@ -3,22 +3,17 @@
 Redis's log is the only place the quota's bookings are counted. If Redis loses it (restarted
 empty: a new epoch, see `scripts/reserve.lua`), bookings this process still holds, and sends
 that left less than a width ago, are counted nowhere, and new bookings would be placed as if
-they did not exist. So each `Booker` keeps, per quota, the bookings it holds (until their send
-leaves or they are given back) and the sends that left within the last width (`window +
-margin + slack`); on a new epoch it registers them again before booking anything new, and
-when Redis fails it hands them to a local fallback (docs/redis-faults.md).
+they did not exist. So each `SharedQuota` keeps the bookings of its quota that it holds
+(until their send leaves or they are given back) and the sends that left within the last
+width (`window + margin + slack`); on a new epoch it registers them again before booking
+anything new, and when Redis fails it hands them to a local fallback (docs/redis-faults.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import anyio
-
-from .._limit.protocol import Quota
-from .store import QuotaKeys
-
-__all__ = ["Entry", "Ledger", "Ledgers"]
+__all__ = ["Entry", "Ledger"]
 
 _PRUNE = 64
 
@@ -92,32 +87,3 @@ class Ledger:
         entries = self.entries(now)
         due = [entry for entry in entries if entry.left or entry.instant <= now]
         return due, [entry for entry in entries if not (entry.left or entry.instant <= now)]
-
-
-class Ledgers:
-    """A `Ledger` per quota, the log epoch each was booked under, and a lock per quota for
-    registering bookings again. `slack`: seconds added to `window + margin` (see `Booker`)."""
-
-    def __init__(self, slack: float) -> None:
-        self._slack = slack
-        self._ledgers: dict[str, Ledger] = {}
-        self.epochs: dict[str, str] = {}  # per log key: the epoch last booked under
-        self._locks: dict[str, anyio.Lock] = {}
-
-    def of(self, keys: QuotaKeys, quota: Quota) -> Ledger:
-        """`quota`'s ledger."""
-        ledger = self._ledgers.get(keys.log)
-        if ledger is None:
-            width = round((quota.window + quota.margin + self._slack) * 1_000_000)
-            ledger = self._ledgers[keys.log] = Ledger(width)
-        return ledger
-
-    def lock(self, keys: QuotaKeys) -> anyio.Lock:
-        """Held while the quota's bookings are registered again."""
-        return self._locks.setdefault(keys.log, anyio.Lock())
-
-    def drop(self, keys: QuotaKeys, *members: str) -> None:
-        """`members` were given back."""
-        ledger = self._ledgers.get(keys.log)
-        if ledger is not None:
-            ledger.drop(*members)

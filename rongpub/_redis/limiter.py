@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import anyio
 
@@ -18,15 +19,20 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from .._exceptions import InvalidRequestError, LimiterUnavailableError
-from .._limit.protocol import Departure, Limiter, Quota
+from .._limit.protocol import Departure, Lane, Limiter, Quota
 from .._limit.sliding_log import SlidingWindowLimiter
-from .booking import Booker, Clock, Sleep
+from .booker import Booker, Clock, Sleep
+from .booking import SharedQuota
 from .departure import RedisDeparture
 from .moves import Moves
 from .outage import Fallback, Outage, Route, resolve
-from .store import QuotaKeys, RedisStore, quota_keys
+from .stats import RedisStats
+from .store import RedisStore, quota_keys
+from .tasks import Background
 
 __all__ = ["RedisLimiter"]
+
+_T = TypeVar("_T")
 
 #: Seconds one Redis call may take before Redis counts as unavailable (redis-py's socket
 #: default; shorter timeouts failed healthy calls on a busy 2-core machine).
@@ -47,6 +53,10 @@ DEFAULT_SLACK: Final = 0.01
 DEFAULT_SHARE: Final = 8
 #: Seconds a task wakes before its booked instant, to sign the request and get a connection.
 DEFAULT_LEAD: Final = 0.06
+#: Seconds ahead of its instant that a queued bulk booking may still be moved later by an
+#: interactive one: its process must hear of the move (pub/sub, ~1 ms on a LAN) before the
+#: instant. An interactive booking waits at most about this long behind bulk ones.
+DEFAULT_NOTICE: Final = 0.03
 #: Prefix of every key the limiter uses.
 DEFAULT_NAMESPACE: Final = "rongpub"
 
@@ -69,10 +79,18 @@ class RedisLimiter:
     `slack`: seconds a send may leave after its booked instant, added to `window + margin`
     between bookings (the quota used is at most `window / (window + margin + slack)`); a send
     later than that leaves at once, counted from then (later bookings move to make room).
+    `notice`: seconds ahead of its instant that a queued bulk booking may still be moved
+    later by an interactive one (see `DEFAULT_NOTICE`).
     `lead`: seconds a task wakes before its instant to prepare the request, which then waits
     in `leaving()` for the instant (only once the client has called `leaving()`: a limiter
     used without departures gets its units at the instant, unchecked for lateness).
     `clock`, `sleep`: monotonic seconds and how to wait (for tests; default the event loop's).
+
+    Background work (listening for moved bookings, reporting late writes) runs in a task
+    group the limiter owns: `async with limiter:` opens it in the caller's task; used
+    without it, the group opens on first use in a task of its own. `aclose()` (or leaving
+    the `async with`) stops it, raising a background task's error. `stats` counts what
+    happened (`RedisStats`).
     """
 
     def __init__(
@@ -87,6 +105,7 @@ class RedisLimiter:
         share: int = DEFAULT_SHARE,
         slack: float = DEFAULT_SLACK,
         lead: float = DEFAULT_LEAD,
+        notice: float = DEFAULT_NOTICE,
         clock: Clock = anyio.current_time,
         sleep: Sleep = anyio.sleep,
     ) -> None:
@@ -98,8 +117,14 @@ class RedisLimiter:
             raise InvalidRequestError("slack", "must be in [0, 1) seconds")
         if not 0 <= lead < 1:
             raise InvalidRequestError("lead", "must be in [0, 1) seconds")
+        if not 0 <= notice < 1:
+            raise InvalidRequestError("notice", "must be in [0, 1) seconds")
         store = RedisStore(client)
-        moves = Moves(client, prefix=store.prefix, timeout=timeout)
+        self.stats = RedisStats()
+        self._tasks = Background()
+        moves = Moves(
+            client, prefix=store.prefix, timeout=timeout, tasks=self._tasks, stats=self.stats
+        )
         self._booker = Booker(
             store,
             timeout=timeout,
@@ -110,12 +135,15 @@ class RedisLimiter:
             crowding=moves,
             clock=clock,
             sleep=sleep,
+            notice=notice,
+            tasks=self._tasks,
+            stats=self.stats,
         )
         moves.on_resubscribed = self._booker.resubscribed
         self._outage = Outage(resolve(fallback, partial(_local, clock, sleep)), retry_interval)
         self._namespace = namespace
-        self._keys: dict[Quota, QuotaKeys] = {}
         self._owned_client: Redis | None = None
+        self._closed = False
 
     @classmethod
     def from_url(
@@ -130,6 +158,7 @@ class RedisLimiter:
         share: int = DEFAULT_SHARE,
         slack: float = DEFAULT_SLACK,
         lead: float = DEFAULT_LEAD,
+        notice: float = DEFAULT_NOTICE,
         clock: Clock = anyio.current_time,
         sleep: Sleep = anyio.sleep,
         **redis_options: Any,
@@ -154,70 +183,110 @@ class RedisLimiter:
             share=share,
             slack=slack,
             lead=lead,
+            notice=notice,
             clock=clock,
             sleep=sleep,
         )
         limiter._owned_client = client
         return limiter
 
-    async def acquire(self, quota: Quota, cost: int) -> Departure | None:
+    async def __aenter__(self) -> RedisLimiter:
+        """Open the task group that runs the limiter's background work (optional: without
+        it the group opens on first use, in a task of its own that `aclose()` ends)."""
+        _require_asyncio()
+        await self._tasks.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> bool | None:
+        try:
+            await self.aclose()
+        finally:
+            handled = await self._tasks.__aexit__(*exc_info)
+        return handled
+
+    async def acquire(
+        self,
+        quota: Quota,
+        cost: int,
+        *,
+        lane: Lane = "interactive",
+        max_wait: float | None = None,
+    ) -> Departure | None:
         """Wait until `lead` seconds before `cost` units of `quota` may leave, booked in
-        Redis; the returned `Departure` waits out the rest (see `Limiter`)."""
+        Redis; the returned `Departure` waits out the rest (see `Limiter`).
+
+        An "interactive" acquisition goes before every waiting "bulk" one of the quota, in
+        every process, bulk keeping `quota.bulk_share` while both wait (`scripts/reserve.lua`).
+        `max_wait`: seconds; if the units' instant lies further ahead, raises
+        `QuotaWaitTooLongError` at once, nothing booked (not forwarded to a fallback)."""
         _require_asyncio()
         if not 1 <= cost <= quota.limit:
             raise InvalidRequestError("cost", f"must be between 1 and {quota.limit}")
-        route = self._outage.route()
-        if route is Route.DOWN:
-            return await self._serving().acquire(quota, cost)
-        try:
-            if route is Route.PROBE:
-                await self._recover(quota)
-            return await self._acquire_shared(quota, cost)
-        except LimiterUnavailableError as exc:
-            fallback = self._begin(exc)
-        finally:
-            if route is Route.PROBE:
-                self._outage.probed()
-        return await fallback.acquire(quota, cost)
+        if lane not in ("interactive", "bulk"):
+            raise InvalidRequestError("lane", f"{lane!r}; pass 'interactive' or 'bulk'")
+        if max_wait is not None and not max_wait >= 0:
+            raise InvalidRequestError("max_wait", "must be at least 0 seconds, or None")
+        return await self._either(
+            quota,
+            lambda shared: self._acquire_shared(shared, cost, lane, max_wait),
+            lambda limiter: limiter.acquire(quota, cost),
+        )
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         """Hold every sender of `quota`, in every process, `seconds` from now by Redis's
         clock (`None`: one window plus margin)."""
         _require_asyncio()
         length = quota.window + quota.margin if seconds is None else seconds
+        await self._either(
+            quota,
+            lambda shared: shared.pause(length),
+            lambda limiter: limiter.pause(quota, seconds),
+        )
+
+    async def aclose(self) -> None:
+        """Stop listening for moved bookings, finish reporting late writes (a background
+        task's error is raised here), close the fallback and a client made by `from_url`.
+
+        Outside asyncio nothing was ever opened, so there is nothing to close."""
+        if not _on_asyncio() or self._closed:
+            return
+        self._closed = True
+        try:
+            await self._booker.aclose()
+        finally:
+            if self._outage.fallback is not None:
+                await self._outage.fallback.aclose()
+            if self._owned_client is not None:
+                await self._owned_client.aclose()
+
+    async def _either(
+        self,
+        quota: Quota,
+        shared: Callable[[SharedQuota], Awaitable[_T]],
+        local: Callable[[Limiter], Awaitable[_T]],
+    ) -> _T:
+        """The outage boundary: run `shared` on `quota`'s bookings in Redis, or `local` on
+        the fallback while Redis is down or once it fails (`LimiterUnavailableError`
+        without a fallback). After the retry interval one caller probes Redis first."""
         route = self._outage.route()
         if route is Route.DOWN:
-            await self._outage.serving().pause(quota, seconds)
-            return
+            return await local(self._serving())
         try:
             if route is Route.PROBE:
                 await self._recover(quota)
-            await self._booker.pause(self._keys_for(quota), length)
-            return
+            return await shared(self._shared(quota))
         except LimiterUnavailableError as exc:
             fallback = self._begin(exc)
         finally:
             if route is Route.PROBE:
                 self._outage.probed()
-        await fallback.pause(quota, seconds)
+        return await local(fallback)
 
-    async def aclose(self) -> None:
-        """Finish reporting late writes, stop listening for moved bookings, close the
-        fallback and a client made by `from_url`.
-
-        Outside asyncio nothing was ever opened, so there is nothing to close."""
-        if not _on_asyncio():
-            return
-        await self._booker.aclose()
-        if self._outage.fallback is not None:
-            await self._outage.fallback.aclose()
-        if self._owned_client is not None:
-            await self._owned_client.aclose()
-
-    async def _acquire_shared(self, quota: Quota, cost: int) -> RedisDeparture:
-        keys = self._keys_for(quota)
-        held = await self._booker.acquire(keys, quota, cost)
-        return RedisDeparture(self._booker, keys, quota, held, self._begin)
+    async def _acquire_shared(
+        self, shared: SharedQuota, cost: int, lane: Lane, max_wait: float | None
+    ) -> RedisDeparture:
+        held = await shared.acquire(cost, lane, max_wait)
+        return RedisDeparture(shared, held, self._begin)
 
     def _serving(self) -> Limiter:
         """The fallback while Redis is down (`LimiterUnavailableError` without one); a
@@ -234,8 +303,8 @@ class RedisLimiter:
         fallback = self._outage.begin(exc)
         if isinstance(fallback, SlidingWindowLimiter):
             if first:
-                for quota, keys in self._keys.items():
-                    fallback.count(quota, self._booker.outstanding(keys, quota))
+                for shared in self._booker.quotas():
+                    fallback.count(shared.quota, shared.outstanding())
             return _Interim(fallback, self)
         return fallback
 
@@ -243,18 +312,15 @@ class RedisLimiter:
         """Redis may be back: ask it one real command; if it answers, register in it what a
         local fallback let go meanwhile, then end the outage (`LimiterUnavailableError` if
         any call fails: the outage goes on)."""
-        await self._booker.probe(self._keys_for(quota))
+        await self._shared(quota).probe()
         local = self._outage.fallback
         if isinstance(local, SlidingWindowLimiter):
-            for each, keys in list(self._keys.items()):
-                await self._booker.hand_over(keys, each, local.recent(each))
+            for shared in self._booker.quotas():
+                await shared.hand_over(local.recent(shared.quota))
         self._outage.end()
 
-    def _keys_for(self, quota: Quota) -> QuotaKeys:
-        keys = self._keys.get(quota)
-        if keys is None:
-            keys = self._keys[quota] = quota_keys(self._namespace, quota)
-        return keys
+    def _shared(self, quota: Quota) -> SharedQuota:
+        return self._booker.quota(quota, partial(quota_keys, self._namespace))
 
 
 class _Interim:

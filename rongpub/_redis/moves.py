@@ -17,13 +17,15 @@ nothing would otherwise not notice it while its booked sends leave.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
+
+from .stats import RedisStats
+from .tasks import Background
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
@@ -45,16 +47,25 @@ class Moves:
     """Listens for the bookings a late send moved and keeps the new instants of this
     process's."""
 
-    def __init__(self, client: Redis | RedisCluster, *, prefix: str, timeout: float) -> None:
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        prefix: str,
+        timeout: float,
+        tasks: Background | None = None,
+        stats: RedisStats | None = None,
+    ) -> None:
         self._client = client
         self._mine = prefix  # this process's members start with it (`RedisStore.new_member`)
         self._timeout = timeout
+        self._own_tasks = tasks is None
+        self._tasks = Background() if tasks is None else tasks  # where the listener runs
+        self.stats = RedisStats() if stats is None else stats  # counts `heard`
         self._pubsub: Any = None
-        self._listener: asyncio.Task[None] | None = None
+        self._listener: tuple[anyio.CancelScope, anyio.Event] | None = None  # stop it, ended
         self._channels: dict[str, anyio.Event] = {}  # set once Redis confirmed the subscription
         self._moved: dict[str, int] = {}  # member: new instant, in the order heard
-        #: Moves heard of this process's bookings (for benchmarks).
-        self.heard = 0
         #: Called with a channel subscribed again after the connection was lost: Redis may
         #: have restarted empty meanwhile (`Booker.resubscribed` checks the log's epoch).
         self.on_resubscribed: Callable[[str], object] | None = None
@@ -82,7 +93,8 @@ class Moves:
                 del self._channels[channel]  # the next booking tries again
                 raise
             if self._listener is None:
-                self._listener = asyncio.get_running_loop().create_task(self._listen())
+                self._listener = anyio.CancelScope(), anyio.Event()
+                self._tasks.start_soon(self._listen)
         with anyio.move_on_after(self._timeout) as unconfirmed:
             await subscribed.wait()
         if unconfirmed.cancelled_caught:
@@ -100,12 +112,14 @@ class Moves:
         return self._moved.pop(member, None)
 
     async def aclose(self) -> None:
-        """Stop listening and close the connection."""
+        """Stop listening and close the connection (and the task group, if it is its own)."""
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            stop, ended = self._listener
+            stop.cancel()
+            await ended.wait()
             self._listener = None
+        if self._own_tasks:
+            await self._tasks.aclose()
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
@@ -113,17 +127,24 @@ class Moves:
         self._channels.clear()
 
     async def _listen(self) -> None:
-        while True:
-            try:
-                message = await self._pubsub.get_message(timeout=_READ)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the connection failed: redis-py reconnects and resubscribes
-                logger.debug("rongpub: the listener for moved bookings lost Redis (%r)", exc)
-                await asyncio.sleep(_RETRY)
-                continue
-            if message is not None:
-                self._hear(message)
+        assert self._listener is not None
+        stop, ended = self._listener
+        try:
+            with stop:
+                while True:
+                    await self._read()
+        finally:
+            ended.set()
+
+    async def _read(self) -> None:
+        try:
+            message = await self._pubsub.get_message(timeout=_READ)
+        except Exception as exc:  # the connection failed: redis-py reconnects and resubscribes
+            logger.debug("rongpub: the listener for moved bookings lost Redis (%r)", exc)
+            await anyio.sleep(_RETRY)
+            return
+        if message is not None:
+            self._hear(message)
 
     def _hear(self, message: dict[str, Any]) -> None:
         channel = _text(message["channel"])
@@ -139,7 +160,7 @@ class Moves:
                 if member.startswith(self._mine):
                     self._moved.pop(member, None)  # moved again: now the newest
                     self._moved[member] = int(instant)
-                    self.heard += 1
+                    self.stats.heard += 1
             while len(self._moved) > _KEPT:
                 del self._moved[next(iter(self._moved))]
 

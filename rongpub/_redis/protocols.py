@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .._limit.protocol import Quota
+from .._limit.protocol import Lane, Quota
 from .store import Booking, QuotaKeys, Redated
 
 __all__ = ["Crowding", "Held", "Store"]
@@ -18,7 +18,7 @@ __all__ = ["Crowding", "Held", "Store"]
 class Store(Protocol):
     """The calls a `Booker` makes (`RedisStore`; a fake in unit tests)."""
 
-    def new_member(self, cost: int) -> str: ...
+    def new_member(self, cost: int, lane: Lane = "interactive") -> str: ...
 
     async def reserve(
         self,
@@ -32,6 +32,8 @@ class Store(Protocol):
         late: str | None = None,
         epoch: str = "",
         floor: int = 0,
+        notice: float = 0.0,
+        max_wait: float | None = None,
     ) -> Booking: ...
 
     async def restore(
@@ -75,3 +77,8 @@ class Held:
     member: str
     cost: int
     instant: int
+
+    @property
+    def lane(self) -> Lane:
+        """The lane its member names (`RedisStore.new_member`: a bulk id ends in "b")."""
+        return "bulk" if self.member.rsplit(":", 1)[0].endswith("b") else "interactive"

@@ -17,6 +17,7 @@ send crowded (`_redis.moves`).
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._limit.protocol import Quota
+from .._limit.protocol import Lane, Quota
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
@@ -58,7 +59,8 @@ class Booking:
 
     `now` is Redis's clock when it booked (microseconds); `delay` is seconds from then until
     the units may leave. `epoch`: the log's epoch; `stale`: it was not the one the caller
-    booked under, so nothing was booked (see `RedisStore.reserve`).
+    booked under, so nothing was booked (see `RedisStore.reserve`). `refused`: the instant
+    lay further than the caller's `max_wait`, so nothing was booked.
     """
 
     member: str
@@ -67,6 +69,7 @@ class Booking:
     now: int
     epoch: str = ""
     stale: bool = False
+    refused: bool = False
 
     @property
     def cost(self) -> int:
@@ -119,9 +122,10 @@ class RedisStore:
         self.prefix = secrets.token_hex(6) + "."
         self._counter = itertools.count()
 
-    def new_member(self, cost: int) -> str:
-        """A log member that names one reservation and carries its units."""
-        return f"{self.prefix}{next(self._counter)}:{cost}"
+    def new_member(self, cost: int, lane: Lane = "interactive") -> str:
+        """A log member that names one reservation and carries its units and lane (a bulk
+        one's id ends in "b": ids are digits otherwise)."""
+        return f"{self.prefix}{next(self._counter)}{'b' if lane == 'bulk' else ''}:{cost}"
 
     async def reserve(
         self,
@@ -135,6 +139,8 @@ class RedisStore:
         late: str | None = None,
         epoch: str = "",
         floor: int = 0,
+        notice: float = 0.0,
+        max_wait: float | None = None,
     ) -> Booking:
         """Book `member`'s units (its suffix) where they first fit (`scripts/reserve.lua`).
 
@@ -145,12 +151,19 @@ class RedisStore:
         `epoch`: the log's epoch the caller booked under (`""`: none yet); if the log's is
         another, nothing is booked and the answer is `stale`. `floor`: no instant before it
         (Redis time, microseconds; to register a held booking again after the log was lost).
-        Idempotent per member: a retried call returns the reservation already made.
+        An interactive member goes before the bulk ones due more than `notice` seconds from
+        now, moving them later (published on `keys.moved`), while interactive units hold at
+        most `limit - ceil(quota.bulk_share * limit)` of a window. `max_wait`: seconds; an
+        instant further away books nothing (`refused`). Idempotent per member: a retried call
+        returns the reservation already made.
         """
         cost = int(member.rsplit(":", 1)[1])
         width = _width(quota, slack)
         gap = round(interval * _MICROS)
+        cap = quota.limit - math.ceil(quota.bulk_share * quota.limit)
+        most = -1 if max_wait is None else round(max_wait * _MICROS)
         args: list[int | str] = [quota.limit, cost, width, member, gap, share, epoch, floor]
+        args += [round(notice * _MICROS), cap, most, keys.moved]
         if late is not None:
             args.append(late)
         await self._load()
@@ -163,6 +176,7 @@ class RedisStore:
             now=instant - delay,
             epoch=_text(reply[2]),
             stale=not int(reply[3]),
+            refused=bool(int(reply[3])) and not int(reply[4]),
         )
 
     async def restore(

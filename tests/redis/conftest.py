@@ -3,13 +3,42 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from .server import RedisServer, redis_url, running_server
+from rongpub._redis.server import REDIS_SERVER
+from rongpub.testing import RedisServer
 
-__all__ = ["redis_url", "server"]
+__all__ = ["redis_url", "running_server", "server"]
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[RedisServer]:
+    """A started server, closed on exit; skips the test when the binary is missing."""
+    if not shutil.which(REDIS_SERVER):
+        pytest.skip(f"redis-server not found at {REDIS_SERVER} (apt-get install redis-server)")
+    with RedisServer() as server:
+        yield server
+
+
+_shared: list[RedisServer] = []
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a redis-server shared by the whole session (give each test its own keys)."""
+    if _shared:
+        yield _shared[0].url
+        return
+    with running_server() as server:
+        _shared.append(server)
+        try:
+            yield server.url
+        finally:
+            _shared.clear()
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from rongpub import Quota
 from rongpub._redis.moves import _KEPT, Moves
 from rongpub._redis.store import QuotaKeys, RedisStore, quota_keys
 from rongpub.redis import RedisLimiter
+from rongpub.testing import RedisServer
 
 from .fakes import new_quota, until
-from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -92,7 +92,7 @@ async def has_bookings(client: Redis, keys: QuotaKeys, count: int) -> bool:
 async def heard_after_publishing(client: Redis, listener: Moves) -> bool:
     await client.publish("chan", "x.1:1 1000")
     await anyio.sleep(0.05)
-    return listener.heard > 0
+    return listener.stats.heard > 0
 
 
 @settings(
@@ -128,7 +128,7 @@ async def test_a_late_write_moves_later_bookings_in_order_until_every_window_fit
     written = before  # as the client maps its clock: never before the true instant
     count = (await store.redate(keys, quota, late, written=written, slack=SLACK)).moved
 
-    await until(lambda: listener.heard >= count)
+    await until(lambda: listener.stats.heard >= count)
     await listener.aclose()
     moves = {m: moved for m in booked if (moved := listener.take(m)) is not None}
     after = await scores(redis, keys.log)
@@ -166,7 +166,7 @@ async def test_the_bookings_a_late_send_crowds_move_to_where_their_window_fits(
     await redis.zadd(keys.log, log)
 
     assert (await store.redate(keys, quota, "x.0:2", written=now, slack=SLACK)).moved == 2
-    await until(lambda: listener.heard >= 1)
+    await until(lambda: listener.stats.heard >= 1)
     dated = now - SLACK_US
     assert listener.take("x.2:2") == dated + width and listener.take("x.2:2") is None
     assert listener.take("x.1:1") is None  # its window still fits: 2 + 1 units
@@ -244,8 +244,8 @@ async def test_a_late_write_in_one_process_moves_a_crowded_send_in_another(
     finally:
         await first.aclose()
         await second.aclose()
-    assert first._booker.late_writes == 1
-    assert second._booker.crowded == 1 and second._booker.rebooked == 0
+    assert first.stats.late_writes == 1
+    assert second.stats.crowded == 1 and second.stats.rebooked == 0
     assert left_at[0] - written >= quota.window + quota.margin - 0.001
 
 
@@ -344,6 +344,6 @@ async def test_only_the_newest_moves_are_kept() -> None:
     await listener.watch("chan")
     moves = " ".join(f"x.{i}:1 {i}" for i in range(_KEPT + 5))
     pubsub.messages.append({"type": "message", "channel": b"chan", "data": moves.encode()})
-    await until(lambda: listener.heard == _KEPT + 5)
+    await until(lambda: listener.stats.heard == _KEPT + 5)
     assert listener.take("x.4:1") is None and listener.take(f"x.{_KEPT + 4}:1") == _KEPT + 4
     await listener.aclose()

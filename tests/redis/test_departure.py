@@ -19,10 +19,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from rongpub import LimiterUnavailableError, Quota
-from rongpub._limit.protocol import Limiter
-from rongpub._redis.booking import Booker, Crowding
+from rongpub._limit.protocol import Lane, Limiter
+from rongpub._redis.booker import Booker
+from rongpub._redis.booking import SharedQuota
 from rongpub._redis.clock import RedisClock
 from rongpub._redis.departure import RedisDeparture
+from rongpub._redis.protocols import Crowding
 from rongpub._redis.store import Booking, QuotaKeys, Redated, quota_keys
 from rongpub.redis import RedisLimiter
 
@@ -74,9 +76,9 @@ class ScriptedStore:
     def _now(self) -> int:
         return round(self.clock.now * 1_000_000) + OFFSET_US
 
-    def new_member(self, cost: int) -> str:
+    def new_member(self, cost: int, lane: Lane = "interactive") -> str:
         self._count += 1
-        return f"m{self._count}:{cost}"
+        return f"m{self._count}{'b' if lane == 'bulk' else ''}:{cost}"
 
     async def reserve(
         self,
@@ -90,6 +92,8 @@ class ScriptedStore:
         late: str | None = None,
         epoch: str = "",
         floor: int = 0,
+        notice: float = 0.0,
+        max_wait: float | None = None,
     ) -> Booking:
         if self.fail_from is not None and len(self.booked) >= self.fail_from:
             raise RedisConnectionError("refused")
@@ -141,7 +145,8 @@ QUOTA = Quota(scope="app", api="group", limit=20, margin=0.01)
 KEYS = quota_keys("rongpub-test", QUOTA)
 
 
-def booker(store: ScriptedStore, clock: FakeClock, crowding: Crowding | None = None) -> Booker:
+def booker(store: ScriptedStore, clock: FakeClock, crowding: Crowding | None = None) -> SharedQuota:
+    """`QUOTA`'s bookings through `store`."""
     return Booker(
         store,
         timeout=5.0,
@@ -152,23 +157,23 @@ def booker(store: ScriptedStore, clock: FakeClock, crowding: Crowding | None = N
         crowding=crowding,
         clock=clock,
         sleep=clock.sleep,
-    )
+    ).quota(QUOTA, lambda quota: KEYS)
 
 
 def refuse(exc: LimiterUnavailableError) -> Limiter:
     raise exc
 
 
-async def depart(books: Booker, clock: FakeClock, *, prepare: float) -> RedisDeparture:
+async def depart(books: SharedQuota, clock: FakeClock, *, prepare: float) -> RedisDeparture:
     """Acquire 2 units, spend `prepare` seconds on the request, then leave."""
-    held = await books.acquire(KEYS, QUOTA, 2)
-    departure = RedisDeparture(books, KEYS, QUOTA, held, refuse)
+    held = await books.acquire(2)
+    departure = RedisDeparture(books, held, refuse)
     clock.now += prepare
     await departure.leaving()
     return departure
 
 
-async def reported(books: Booker, clock: FakeClock) -> None:
+async def reported(books: SharedQuota, clock: FakeClock) -> None:
     """One send that leaves on time, so the booker knows departures are reported."""
     await depart(books, clock, prepare=0.0)
     clock.sleeps.clear()
@@ -184,7 +189,7 @@ async def test_a_send_wakes_lead_early_and_leaves_on_its_instant() -> None:
     await depart(books, clock, prepare=0.008)  # signing and a new connection, inside the lead
     assert clock.sleeps[0] == pytest.approx(1.0 - LEAD)
     assert clock.now == pytest.approx(start + 1.0)
-    assert books.rebooked == 0 and store.given_back == []
+    assert books.booker.stats.rebooked == 0 and store.given_back == []
 
 
 @pytest.mark.anyio
@@ -192,7 +197,7 @@ async def test_without_reported_departures_a_send_wakes_on_its_instant() -> None
     # A transport that never calls leaving(): the units must not be handed out early.
     clock = FakeClock()
     books = booker(ScriptedStore(clock, [1.0]), clock)
-    await books.acquire(KEYS, QUOTA, 2)
+    await books.acquire(2)
     assert clock.now == pytest.approx(1.0)
 
 
@@ -205,7 +210,7 @@ async def test_a_send_late_by_no_more_than_the_slack_leaves_at_once() -> None:
     start = clock.now
     await depart(books, clock, prepare=LEAD + SLACK - 0.001)  # leaving 1 ms within the slack
     assert clock.now == pytest.approx(start + 0.5 + SLACK - 0.001)
-    assert books.rebooked == 0 and len(store.booked) == 2
+    assert books.booker.stats.rebooked == 0 and len(store.booked) == 2
 
 
 @pytest.mark.anyio
@@ -214,7 +219,7 @@ async def test_a_send_later_than_the_slack_leaves_at_once_counted_from_then() ->
     store = ScriptedStore(clock, [0.0])
     books = booker(store, clock)
     await depart(books, clock, prepare=SLACK + 0.001)  # a slow connection: 11 ms late
-    assert books.moved == 1 and books.rebooked == 0
+    assert books.booker.stats.moved == 1 and books.booker.stats.rebooked == 0
     assert store.redated == [(store.booked[0], None)]  # re-dated to now by the script
     assert len(store.booked) == 1 and clock.now == pytest.approx(SLACK + 0.001)
 
@@ -226,9 +231,22 @@ async def test_a_late_send_while_the_quota_is_paused_books_again() -> None:
     store.paused = True
     books = booker(store, clock)
     await depart(books, clock, prepare=0.05)
-    assert books.rebooked == 1 and books.moved == 0
+    assert books.booker.stats.rebooked == 1 and books.booker.stats.moved == 0
     assert store.late == store.booked[:1]  # handed to the reservation script, given back
     assert clock.now == pytest.approx(0.05 + 0.5)  # on the new booking's instant
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("lane", ["interactive", "bulk"])
+async def test_a_send_booked_again_keeps_its_lane(lane: Lane) -> None:
+    clock = FakeClock()
+    store = ScriptedStore(clock, [0.0, 0.5])
+    store.paused = True
+    books = booker(store, clock)
+    held = await books.acquire(2, lane)
+    clock.now += 0.05  # too late, and the quota is paused: it books again
+    await RedisDeparture(books, held, refuse).leaving()
+    assert [member.endswith("b:2") for member in store.booked] == [lane == "bulk"] * 2
 
 
 @pytest.mark.anyio
@@ -260,10 +278,10 @@ async def test_a_loose_clock_mapping_is_tightened_by_reading_redis_time() -> Non
     clock = FakeClock()
     store = ScriptedStore(clock, [1.0], transit=0.05)
     books = booker(store, clock)
-    books._reported = True  # as after earlier sends (whose calls would tighten the mapping)
+    books.booker.reported = True  # as after earlier sends (whose calls would tighten the mapping)
     await depart(books, clock, prepare=0.0)
     assert store.times == 1
-    assert books.rebooked == 0
+    assert books.booker.stats.rebooked == 0
     assert clock.now == pytest.approx(1.0)
 
 
@@ -272,9 +290,9 @@ async def test_a_send_cancelled_while_waiting_for_its_instant_gives_the_booking_
     clock = FakeClock(block_from=1)  # acquire's sleep passes, leaving()'s never ends
     store = ScriptedStore(clock, [1.0])
     books = booker(store, clock)
-    books._reported = True  # as after earlier sends: acquire wakes `lead` early
-    held = await books.acquire(KEYS, QUOTA, 1)
-    departure = RedisDeparture(books, KEYS, QUOTA, held, refuse)
+    books.booker.reported = True  # as after earlier sends: acquire wakes `lead` early
+    held = await books.acquire(1)
+    departure = RedisDeparture(books, held, refuse)
     with anyio.move_on_after(0.01):
         await departure.leaving()
     assert store.given_back == [held.member]
@@ -288,12 +306,12 @@ async def test_redis_failing_while_booking_again_falls_back_or_fails_closed() ->
     store.fail_from = 2
     books = booker(store, clock)
     fallback = RecordingLimiter()
-    first, second = await books.acquire(KEYS, QUOTA, 3), await books.acquire(KEYS, QUOTA, 2)
+    first, second = await books.acquire(3), await books.acquire(2)
     clock.now += 0.1  # both too late: they book again, and Redis refuses
-    await RedisDeparture(books, KEYS, QUOTA, first, lambda exc: fallback).leaving()
+    await RedisDeparture(books, first, lambda exc: fallback).leaving()
     assert fallback.acquired == [(QUOTA, 3)]
     with pytest.raises(LimiterUnavailableError, match="Redis did not answer"):
-        await RedisDeparture(books, KEYS, QUOTA, second, refuse).leaving()
+        await RedisDeparture(books, second, refuse).leaving()
 
 
 class Moved:
@@ -324,16 +342,19 @@ async def test_a_booking_moved_by_a_late_send_leaves_on_its_new_instant_without_
     moved = Moved()
     books = booker(store, clock, moved)
     await reported(books, clock)
-    held = await books.acquire(KEYS, QUOTA, 2)
+    held = await books.acquire(2)
     moved.moves[held.member] = held.instant + 30_000  # a send elsewhere was written late
     start = clock.now
-    departure = RedisDeparture(books, KEYS, QUOTA, held, refuse)
+    departure = RedisDeparture(books, held, refuse)
     await departure.leaving()
-    assert books.crowded == 1 and books.rebooked == books.moved == 0
+    assert (
+        books.booker.stats.crowded == 1
+        and books.booker.stats.rebooked == books.booker.stats.moved == 0
+    )
     assert len(store.booked) == 2 and store.redated == []  # no call: the script moved it
     assert clock.now == pytest.approx(start + LEAD + 0.03)  # on the new instant
     departure.left()  # written on time for its new instant: nothing to report
-    await books.aclose()
+    await books.booker.aclose()
     assert store.redated == [] and moved.closed
     assert moved.watched == [KEYS.moved]  # before the first booking
 
@@ -351,9 +372,9 @@ async def test_a_write_later_than_the_slack_is_reported_to_redis(
     clock.now += written  # from leaving() returning to the request written
     departure.left()
     departure.left()  # a second call reports nothing more
-    await books.aclose()  # waits for the report
+    await books.booker.aclose()  # waits for the report
     assert store.redated == ([(store.booked[0], store._now())] if reported_late else [])
-    assert books.late_writes == int(reported_late)
+    assert books.booker.stats.late_writes == int(reported_late)
 
 
 @given(
@@ -413,7 +434,7 @@ async def test_a_request_held_past_its_instant_leaves_at_once_when_its_units_fit
     assert departure is not None
     await anyio.sleep(0.1)  # a connection that took 100 ms to open (10 x the slack)
     await departure.leaving()
-    assert limiter._booker.moved >= 1 and limiter._booker.rebooked == 0
+    assert limiter.stats.moved >= 1 and limiter.stats.rebooked == 0
     async with Redis.from_url(redis_url) as client:
         assert await client.zcard(quota_keys("rongpub", quota).log) == 1  # moved, not added
 
@@ -433,6 +454,6 @@ async def test_a_request_held_past_its_instant_moves_the_next_windows_booking(
         await late.leaving()  # 100 ms late: counted from now, it crowds the next window
         entries = cast(list[tuple[bytes, float]], await client.zrange(log, 0, -1, withscores=True))
         tg.cancel_scope.cancel()
-    assert limiter._booker.moved == 1 and limiter._booker.rebooked == 0
+    assert limiter.stats.moved == 1 and limiter.stats.rebooked == 0
     first, second = (score for _, score in entries)
     assert second - first >= round((quota.window + SLACK) * 1_000_000)  # a window after it

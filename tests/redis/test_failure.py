@@ -15,9 +15,9 @@ from redis.asyncio import Redis
 from rongpub import LimiterUnavailableError, Quota
 from rongpub._redis.store import quota_keys
 from rongpub.redis import RedisLimiter
+from rongpub.testing import RedisServer
 
 from .fakes import RecordingLimiter, Sleeps, new_quota
-from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 

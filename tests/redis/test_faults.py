@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks._redis_workers import Workers
 from rongpub.emulator import Emulator, run_in_thread
 from rongpub.emulator._quota import worst_window
-
-from .server import RedisServer
-from .worker import Workers
+from rongpub.testing import RedisServer
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,9 @@ import pytest
 from redis import Redis
 
 from rongpub.emulator import Emulator, Faults, Server, run_in_thread
+from rongpub.testing import RedisServer
 
-from .server import REDIS_SERVER, RedisServer, running_server
+from .conftest import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -160,20 +161,6 @@ def test_a_paused_holder_loses_the_lease_and_stops(
         _check_every_target_once(redis, name, api.emulator)
 
 
-class _AppendOnly(RedisServer):
-    """A redis-server writing every change to its append-only file (fsync always)."""
-
-    def start(self) -> None:
-        argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--appendonly", "yes", "--appendfsync", "always", "--dir", self._dir.name]
-        self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not self._answers_ping():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.01)
-
-
 @pytest.mark.parametrize("down", [0.0, 2.5])
 def test_a_redis_restart_with_appendonly_loses_nothing(
     api: Server, tmp_path: Path, down: float
@@ -182,7 +169,7 @@ def test_a_redis_restart_with_appendonly_loses_nothing(
     down longer than the lease, it stops with `JournalLostError` and a new run resumes."""
     with running_server():  # skips without redis-server
         pass
-    server = _AppendOnly()
+    server = RedisServer(appendonly=True)  # every change on disk: a restart loses nothing
     server.start()
     name = f"restart-{uuid.uuid4().hex}"
     try:

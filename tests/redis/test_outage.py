@@ -16,9 +16,9 @@ import pytest
 
 from rongpub import LimiterUnavailableError
 from rongpub.redis import RedisLimiter
+from rongpub.testing import RedisServer
 
 from .fakes import RecordingLimiter, new_quota
-from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks._redis_workers import Workers
 from rongpub.emulator import Emulator, run_in_thread
 from rongpub.emulator._quota import worst_window
-
-from .worker import Workers
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ from rongpub import Quota
 from rongpub._redis.departure import RedisDeparture
 from rongpub._redis.store import quota_keys
 from rongpub.redis import RedisLimiter
+from rongpub.testing import RedisServer
 
 from .fakes import Sleeps, new_quota, until
-from .server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -71,7 +71,7 @@ async def test_one_process_counts_its_held_bookings_in_the_new_log(server: Redis
     server.restart()
     fresh = await book(one, quota, LIMIT)
     assert worst(await instants(server, quota, held + fresh)) <= LIMIT
-    assert one._booker.reregistered == 2 * LIMIT
+    assert one.stats.reregistered == 2 * LIMIT
     await one.aclose()
 
 
@@ -110,7 +110,7 @@ async def test_a_process_that_books_nothing_registers_again_when_its_listener_re
     held = await book(idle, quota, LIMIT)  # then it books nothing: its sends just leave
     server.restart()
     # Its moves listener reconnects and subscribes again; that is when it checks the epoch.
-    await until(lambda: idle._booker.reregistered == LIMIT)
+    await until(lambda: idle.stats.reregistered == LIMIT)
     fresh = await book(busy, quota, LIMIT)
     assert worst(await instants(server, quota, held + fresh)) <= LIMIT
     await idle.aclose()

@@ -1,8 +1,7 @@
-"""A throwaway `redis-server` on a free loopback port, for tests and benchmarks.
+"""`RedisServer`: a throwaway `redis-server` on a free loopback port (tests, benchmarks).
 
-Tests import the `redis_url` fixture from here (one server per session, shared through a
-module-level singleton) and build a private `RedisServer` when they kill or restart it.
-Nothing is persisted: `--save ""` and `--appendonly no`, in a temporary directory.
+Nothing is persisted unless asked (`--save ""`, `--appendonly no`, a temporary directory);
+`kill`, `freeze` and `restart` stage the faults the Redis limiter and journal must survive.
 """
 
 from __future__ import annotations
@@ -14,13 +13,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 
-import pytest
+__all__ = ["REDIS_SERVER", "RedisServer", "free_port"]
 
-__all__ = ["REDIS_SERVER", "RedisServer", "free_port", "redis_url"]
-
-#: The binary the tests run; Debian's `redis-server` package installs it here.
+#: The binary started: `redis-server` on `$PATH`, else where Debian's package puts it.
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 _START_TIMEOUT = 10.0  # seconds
 
@@ -33,10 +29,15 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """One `redis-server` process on 127.0.0.1; `start`, `kill` and `restart` it at will."""
+    """One `redis-server` process on 127.0.0.1; `start`, `kill` and `restart` it at will.
 
-    def __init__(self, port: int | None = None) -> None:
+    `with RedisServer() as server:` starts it and closes it on exit. `port`: default a free
+    one. `appendonly`: keep every change in an append-only file (fsync always), so that a
+    restart loads them again; by default nothing is persisted."""
+
+    def __init__(self, port: int | None = None, *, appendonly: bool = False) -> None:
         self.port = port or free_port()
+        self.appendonly = appendonly
         self._dir = tempfile.TemporaryDirectory(prefix="rongpub-redis-")
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -48,7 +49,11 @@ class RedisServer:
     def start(self) -> None:
         """Start the server and wait until it answers PING."""
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
-        argv += ["--save", "", "--appendonly", "no", "--dir", self._dir.name]
+        argv += ["--save", "", "--dir", self._dir.name]
+        if self.appendonly:  # every change on disk before it is answered: survives a restart
+            argv += ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            argv += ["--appendonly", "no"]
         self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._answers_ping():
@@ -95,6 +100,13 @@ class RedisServer:
         self.stop()
         self._dir.cleanup()
 
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _answers_ping(self) -> bool:
         with (
             contextlib.suppress(OSError),
@@ -103,33 +115,3 @@ class RedisServer:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
         return False
-
-
-@contextlib.contextmanager
-def running_server() -> Iterator[RedisServer]:
-    """A started server, closed on exit; skips the test when the binary is missing."""
-    if not shutil.which(REDIS_SERVER):
-        pytest.skip(f"redis-server not found at {REDIS_SERVER} (apt-get install redis-server)")
-    server = RedisServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
-
-
-_shared: list[RedisServer] = []
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """The URL of a redis-server shared by the whole session (give each test its own keys)."""
-    if _shared:
-        yield _shared[0].url
-        return
-    with running_server() as server:
-        _shared.append(server)
-        try:
-            yield server.url
-        finally:
-            _shared.clear()

@@ -1,6 +1,6 @@
 """Sender processes for the multi-process test and the shared-quota benchmark.
 
-    python -m tests.redis.worker
+    python -m benchmarks._redis_workers
 
 A worker prints `ready`, then runs one phase per JSON line read on stdin and prints its
 tally as one JSON line, until stdin closes: `delivered` and `lost` (targets), `requests`
@@ -53,11 +53,11 @@ from rongpub import (
 )
 from rongpub._limit.protocol import Departure
 from rongpub._limit.sliding_log import SlidingWindowLimiter
-from rongpub.redis import RedisLimiter
+from rongpub.redis import RedisLimiter, RedisStats
 
 __all__ = ["Workers", "main", "run"]
 
-_ROOT = Path(__file__).resolve().parents[2]
+_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Sender:
@@ -234,17 +234,17 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     await client.aclose()
     await limiter.aclose()
     calls = _Counted.calls if sender.redis_calls is None else sender.redis_calls
-    booker = inner._booker if isinstance(inner, RedisLimiter) else None
+    stats = inner.stats if isinstance(inner, RedisLimiter) else RedisStats()
     return {
         **sender.tally(),
         "left": limiter.left,
         "writes": limiter.writes,
         "pauses": limiter.pauses,
         "redis_calls": calls,
-        "moved": 0 if booker is None else booker.moved,
-        "rebooked": 0 if booker is None else booker.rebooked,
-        "late_writes": 0 if booker is None else booker.late_writes,
-        "crowded": 0 if booker is None else booker.crowded,
+        "moved": stats.moved,
+        "rebooked": stats.rebooked,
+        "late_writes": stats.late_writes,
+        "crowded": stats.crowded,
     }
 
 
@@ -256,7 +256,7 @@ class Workers:
 
     def __init__(self, count: int, *, timeout: float) -> None:
         self.timeout = timeout
-        command = [sys.executable, "-m", "tests.redis.worker"]
+        command = [sys.executable, "-m", "benchmarks._redis_workers"]
         self._processes = [
             subprocess.Popen(
                 command, cwd=_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
