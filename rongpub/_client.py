@@ -6,10 +6,12 @@ build the request (`_request`) -> `Sender.send` (quota, failover, retries, decod
 
 from __future__ import annotations
 
+import enum
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
@@ -21,7 +23,7 @@ from ._exceptions import (
 from ._fanout.engine import Fanout
 from ._fanout.intake import Targets
 from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
-from ._limit.protocol import Limiter, Quota
+from ._limit.protocol import Lane, LegacyLimiter, Limiter, Quota
 from ._limit.sliding_log import SlidingWindowLimiter
 from ._observe.telemetry import Telemetry
 from ._outgoing import (
@@ -65,6 +67,15 @@ def _base_urls(region: str, base_urls: Sequence[str] | None) -> Sequence[str]:
     return REGIONS[region]
 
 
+class Default(enum.Enum):
+    """The marker of a keyword left to the client's default."""
+
+    DEFAULT = "DEFAULT"
+
+
+DEFAULT: Final = Default.DEFAULT
+
+
 class RongCloud:
     """An async client for RongCloud's publish API, shared by any number of tasks.
 
@@ -76,6 +87,7 @@ class RongCloud:
     or e.g. `rongpub.redis.RedisLimiter` to share the quota between processes.
     `retry`: what is retried on its own (`RetryPolicy`).
     `timeout`: seconds for connect, write, read and pool waits of each attempt.
+    `max_wait` / `deadline`: the defaults of `publish`'s (seconds; `None`: unbounded).
     `http_client`: an `httpx.AsyncClient` of your own (you close it).
     `tracer_provider` / `meter_provider`: where spans and metrics go when opentelemetry-api
     is installed (`rongpub[otel]`); default the global providers (docs: observability).
@@ -89,13 +101,16 @@ class RongCloud:
         region: str = "cn",
         base_urls: Sequence[str] | None = None,
         rate_limits: RateLimits | None = RateLimits(),  # noqa: B008 (frozen value)
-        limiter: Limiter | None = None,
+        limiter: Limiter | LegacyLimiter | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen value)
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        max_wait: float | None = None,
+        deadline: float | None = None,
     ) -> None:
+        self._max_wait, self._deadline = max_wait, deadline
         self._credentials = Credentials(
             _setting(app_key, APP_KEY_ENV, "app_key"),
             _setting(app_secret, APP_SECRET_ENV, "app_secret"),
@@ -128,8 +143,12 @@ class RongCloud:
             return {}
         scope = self._credentials.app_key
         return {
-            "group": Quota(scope, "group", limits.group, limits.margin),
-            "chatroom": Quota(scope, "chatroom", limits.chatroom, limits.margin),
+            "group": Quota(
+                scope, "group", limits.group, limits.margin, bulk_share=limits.bulk_share
+            ),
+            "chatroom": Quota(
+                scope, "chatroom", limits.chatroom, limits.margin, bulk_share=limits.bulk_share
+            ),
         }
 
     def __repr__(self) -> str:
@@ -159,12 +178,30 @@ class RongCloud:
         if self._owns_http:
             await self._http.aclose()
 
-    async def publish(self, message: OutgoingMessage[Any], *, to: Iterable[str]) -> PublishResult:
+    async def publish(
+        self,
+        message: OutgoingMessage[Any],
+        *,
+        to: Iterable[str],
+        lane: Lane = "interactive",
+        max_wait: float | Default | None = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+    ) -> PublishResult:
         """Send `message` to the targets `to`: 1-3 group ids for a `GroupMessage`, chatroom
         ids for a `ChatroomMessage` (the documents advise at most 10 a request). Each target
         counts against the app's quota of that kind. Raises `InvalidRequestError` before
-        sending on bad targets; see the error tree for what a send can raise."""
-        return await self._sender.send(_template(message).to(to))
+        sending on bad targets; see the error tree for what a send can raise.
+
+        `lane`: "interactive" goes before waiting fan-outs ("bulk"). `max_wait`: seconds
+        of quota wait; a longer known wait raises `QuotaWaitTooLongError` at once, nothing
+        sent. `deadline`: seconds for the whole call (quota, attempts, 429 retries). Both
+        default to the client's; `None` is unbounded. Guide: rate limiting."""
+        return await self._sender.send(
+            _template(message).to(to),
+            lane=lane,
+            max_wait=self._max_wait if isinstance(max_wait, Default) else max_wait,
+            deadline=self._deadline if isinstance(deadline, Default) else deadline,
+        )
 
     def fanout(
         self,
@@ -183,7 +220,8 @@ class RongCloud:
         `rongpub.redis.RedisJournal`: resume by re-running with it), `resend_unknown`
         (resend targets the journal left unknown), `on_progress` (called with the live
         `FanoutReport` every `progress_interval` seconds and at the end), `concurrency`
-        (requests in flight; default derived from quota and latency), `keep_results`
+        (requests in flight; default derived from quota and latency), `lane` ("bulk" by
+        default: interactive publish calls go first), `keep_results`
         ("problems", "all" or "none"), `dedupe` (ignore repeated ids; ~32 bytes per
         target), `grace` (seconds in-flight requests get after a cancel), `total` (number of
         targets, for the ETA). See `FanoutReport` and the docs' fan-out guide.
@@ -193,7 +231,7 @@ class RongCloud:
         quota = self._sender.quotas.get(template.api)
         fanout_options = FanoutOptions(pack_size=size, **options)
         return Fanout(
-            self._sender.send,
+            functools.partial(self._sender.send, lane=fanout_options.lane),
             template,
             targets,
             quota=quota,
@@ -202,17 +240,37 @@ class RongCloud:
         )
 
     async def publish_group(
-        self, *, group_ids: Iterable[str], **fields: Unpack[GroupFields]
+        self,
+        *,
+        group_ids: Iterable[str],
+        lane: Lane = "interactive",
+        max_wait: float | Default | None = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+        **fields: Unpack[GroupFields],
     ) -> PublishResult:
-        """Send one message to 1-3 groups: `publish(GroupMessage(**fields), to=group_ids)`.
-        The fields are those of `GroupFields`."""
-        return await self.publish(GroupMessage(**fields), to=group_ids)
+        """Send one message to 1-3 groups: `publish(GroupMessage(**fields), to=group_ids,
+        lane=..., max_wait=..., deadline=...)`. The fields are those of `GroupFields`."""
+        return await self.publish(
+            GroupMessage(**fields), to=group_ids, lane=lane, max_wait=max_wait, deadline=deadline
+        )
 
     async def publish_chatroom(
-        self, *, chatroom_ids: Iterable[str], **fields: Unpack[ChatroomFields]
+        self,
+        *,
+        chatroom_ids: Iterable[str],
+        lane: Lane = "interactive",
+        max_wait: float | Default | None = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+        **fields: Unpack[ChatroomFields],
     ) -> PublishResult:
-        """Send one message to chatrooms: `publish(ChatroomMessage(**fields), to=...)`."""
-        return await self.publish(ChatroomMessage(**fields), to=chatroom_ids)
+        """Send one message to chatrooms: `publish(ChatroomMessage(**fields), to=..., ...)`."""
+        return await self.publish(
+            ChatroomMessage(**fields),
+            to=chatroom_ids,
+            lane=lane,
+            max_wait=max_wait,
+            deadline=deadline,
+        )
 
     def fanout_group(
         self,

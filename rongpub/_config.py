@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ._constants import (
     CHATROOM_RATE_LIMIT,
+    DEFAULT_BULK_SHARE,
     DEFAULT_RATE_LIMITED_RETRIES,
     DEFAULT_WINDOW_MARGIN,
     GROUP_RATE_LIMIT,
@@ -23,11 +24,15 @@ class RateLimits:
     `group`: group-publish targets per second (a send to 3 groups counts 3).
     `chatroom`: chatroom-publish targets per second.
     `margin`: seconds added to the 1 s window for jitter on the way to the server.
+    `bulk_share`: the least share of each quota kept for "bulk" sends (fan-outs) while
+    "interactive" ones (publish calls) also wait; default 0.1, so a flood of interactive
+    sends slows a fan-out to a tenth of the quota but never stops it (0 turns that off).
     """
 
     group: int = GROUP_RATE_LIMIT
     chatroom: int = CHATROOM_RATE_LIMIT
     margin: float = DEFAULT_WINDOW_MARGIN
+    bulk_share: float = DEFAULT_BULK_SHARE
 
     def __post_init__(self) -> None:
         for name in ("group", "chatroom"):
@@ -35,6 +40,8 @@ class RateLimits:
                 raise InvalidRequestError(f"rate_limits.{name}", "must be at least 1 per second")
         if not 0 <= self.margin < 1:
             raise InvalidRequestError("rate_limits.margin", "must be in [0, 1) seconds")
+        if not 0 <= self.bulk_share <= 1:
+            raise InvalidRequestError("rate_limits.bulk_share", "must be in [0, 1]")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,8 @@ GROUP_RATE_LIMIT: Final = 20
 CHATROOM_RATE_LIMIT: Final = 100
 #: Seconds added to the 1 s window to absorb jitter between the client and the server.
 DEFAULT_WINDOW_MARGIN: Final = 0.01
+#: Least share of a quota kept for bulk sends (fan-outs) while interactive ones also wait.
+DEFAULT_BULK_SHARE: Final = 0.1
 
 MAX_GROUPS: Final = 3
 MAX_CONTENT_BYTES: Final = 128 * 1024

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from rongpub import RateLimits, RetryPolicy, RongCloud
-from rongpub._limit.protocol import Limiter
+from rongpub._limit.protocol import LegacyLimiter, Limiter
 
 Answer = httpx.Response | Exception
 OK = b'{"code":200}'
@@ -35,7 +35,7 @@ class MockAPI:
         *,
         base_urls: tuple[str, ...] = ("https://primary.test", "https://backup.test"),
         rate_limits: RateLimits | None = None,
-        limiter: Limiter | None = None,
+        limiter: Limiter | LegacyLimiter | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008
         **options: Any,
     ) -> RongCloud:

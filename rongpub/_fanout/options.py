@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypedDict
 
 from .._constants import MAX_GROUPS
+from .._limit.protocol import Lane
 from .report import FanoutReport
 from .store import FanoutJournal
 
@@ -52,6 +53,7 @@ class FanoutOptions:
     progress_interval: float = FANOUT_PROGRESS_INTERVAL
     grace: float = FANOUT_GRACE
     total: int | None = None
+    lane: Lane = "bulk"
 
 
 class FanoutKwargs(TypedDict, total=False):
@@ -66,3 +68,4 @@ class FanoutKwargs(TypedDict, total=False):
     progress_interval: float
     grace: float
     total: int | None
+    lane: Lane

@@ -1,11 +1,12 @@
 """The contract between the client and a rate limiter, so backends can be swapped.
 
-The client calls `acquire(quota, cost)` as late as it can (just before the request is
-handed to the connection pool) and treats the return as "these `cost` units leave now"; if
-the limiter returns a `Departure`, the client also reports the instant the bytes really go
-out. When the server still answers 429/1008 it calls `pause(quota, seconds)` so that every
-sender of that quota holds off. The in-process sliding-log limiter, the Redis limiter and
-the aiolimiter adapter implement it; so can a user's own class.
+The client calls `acquire(quota, cost, lane=..., max_wait=...)` as late as it can (just
+before the request is handed to the connection pool) and treats the return as "these
+`cost` units leave now"; if the limiter returns a `Departure`, the client also reports the
+instant the bytes really go out. When the server still answers 429/1008 it calls
+`pause(quota, seconds)` so that every sender of that quota holds off. The in-process
+sliding-log limiter, the Redis limiter and the aiolimiter adapter implement it; so can a
+user's own class (one written before lanes, `LegacyLimiter`, too).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["Departure", "Lane", "Limiter", "Quota"]
+__all__ = ["Departure", "Lane", "LegacyLimiter", "Limiter", "Quota"]
 
 #: Who waits for quota: a user's request ("interactive"), which goes before every waiting
 #: "bulk" acquisition of the same quota (a fan-out), which keeps what interactive ones leave.
@@ -57,12 +58,27 @@ class Departure(Protocol):
 class Limiter(Protocol):
     """A rate limiter the client can share between any number of tasks."""
 
-    async def acquire(self, quota: Quota, cost: int) -> Departure | None:
+    async def acquire(
+        self,
+        quota: Quota,
+        cost: int,
+        *,
+        lane: Lane = "interactive",
+        max_wait: float | None = None,
+    ) -> Departure | None:
         """Wait until `cost` units of `quota` may leave now, and count them as sent.
 
         `1 <= cost <= quota.limit`. A task cancelled while waiting must take no units.
+        `lane`: a waiting "interactive" acquisition goes before every waiting "bulk" one of
+        `quota`; bulk keeps what interactive leaves, and at least `quota.bulk_share` of the
+        limit while both wait (a limiter without lanes may treat both alike).
+        `max_wait`: seconds; when the wait is known to be longer, raise
+        `QuotaWaitTooLongError` at once, taking nothing (a limiter that cannot tell may
+        ignore it: the client's deadline still bounds the call).
         May return a `Departure`: the client then awaits `leaving()` just before the bytes
         go out (after a new connection was opened, say), so later sends are spaced from then.
+        A class whose `acquire(quota, cost)` takes neither keyword still works: the client
+        wraps it once (`adapt`) and drops them.
         """
         ...
 
@@ -74,3 +90,15 @@ class Limiter(Protocol):
     async def aclose(self) -> None:
         """Release resources (connections); the limiter is not used afterwards."""
         ...
+
+
+class LegacyLimiter(Protocol):
+    """A limiter written before lanes: `acquire(quota, cost)` takes no keywords. The client
+    still takes one (`_limit.compat.adapt`): its sends all wait alike, unbounded but by the
+    call's deadline. Every `Limiter` is one too (the redis fallback only needs this)."""
+
+    async def acquire(self, quota: Quota, cost: int) -> Departure | None: ...
+
+    async def pause(self, quota: Quota, seconds: float | None) -> None: ...
+
+    async def aclose(self) -> None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._exceptions import LimiterUnavailableError
-from .._limit.protocol import Departure, Limiter
+from .._limit.protocol import Departure, LegacyLimiter
 from .booking import SharedQuota
 from .protocols import Held
 
@@ -25,7 +25,7 @@ class RedisDeparture:
         self,
         quota: SharedQuota,
         held: Held,
-        fall_back: Callable[[LimiterUnavailableError], Limiter],
+        fall_back: Callable[[LimiterUnavailableError], LegacyLimiter],
     ) -> None:
         self._quota: SharedQuota | None = quota
         self._held = held

@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from .._exceptions import InvalidRequestError, LimiterUnavailableError
-from .._limit.protocol import Departure, Lane, Limiter, Quota
+from .._limit.protocol import Departure, Lane, LegacyLimiter, Quota
 from .._limit.sliding_log import SlidingWindowLimiter
 from .booker import Booker, Clock, Sleep
 from .booking import SharedQuota
@@ -263,7 +263,7 @@ class RedisLimiter:
         self,
         quota: Quota,
         shared: Callable[[SharedQuota], Awaitable[_T]],
-        local: Callable[[Limiter], Awaitable[_T]],
+        local: Callable[[LegacyLimiter], Awaitable[_T]],
     ) -> _T:
         """The outage boundary: run `shared` on `quota`'s bookings in Redis, or `local` on
         the fallback while Redis is down or once it fails (`LimiterUnavailableError`
@@ -288,7 +288,7 @@ class RedisLimiter:
         held = await shared.acquire(cost, lane, max_wait)
         return RedisDeparture(shared, held, self._begin)
 
-    def _serving(self) -> Limiter:
+    def _serving(self) -> LegacyLimiter:
         """The fallback while Redis is down (`LimiterUnavailableError` without one); a
         local one reports its grants to Redis if Redis answered again meanwhile."""
         fallback = self._outage.serving()
@@ -296,7 +296,7 @@ class RedisLimiter:
             return _Interim(fallback, self)
         return fallback
 
-    def _begin(self, exc: LimiterUnavailableError) -> Limiter:
+    def _begin(self, exc: LimiterUnavailableError) -> LegacyLimiter:
         """Redis failed: the fallback (or `exc` raised). A local fallback starts from this
         process's bookings that still share a window with now, held or left."""
         first = not self._outage.down

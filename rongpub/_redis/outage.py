@@ -21,12 +21,12 @@ from typing import Literal
 import anyio
 
 from .._exceptions import InvalidRequestError, LimiterUnavailableError
-from .._limit.protocol import Limiter
+from .._limit.protocol import LegacyLimiter
 
 __all__ = ["Fallback", "Outage", "Route"]
 
 #: A limiter to fall back to, "local" for the in-process sliding-window limiter, or None.
-Fallback = Limiter | Literal["local"] | None
+Fallback = LegacyLimiter | Literal["local"] | None
 
 _logger = logging.getLogger("rongpub.redis")
 
@@ -47,7 +47,7 @@ class Outage:
 
     def __init__(
         self,
-        fallback: Limiter | None,
+        fallback: LegacyLimiter | None,
         retry_interval: float,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -92,7 +92,7 @@ class Outage:
             await self._probed.wait()
         return self.down
 
-    def serving(self) -> Limiter:
+    def serving(self) -> LegacyLimiter:
         """The fallback while Redis is down; without one, `LimiterUnavailableError` at once."""
         if self.fallback is None:
             raise LimiterUnavailableError(
@@ -100,7 +100,7 @@ class Outage:
             )
         return self.fallback
 
-    def begin(self, exc: LimiterUnavailableError) -> Limiter:
+    def begin(self, exc: LimiterUnavailableError) -> LegacyLimiter:
         """Redis failed: the fallback to use now, or `exc` raised again without one. The first
         failure of an outage warns (with a fallback) or logs (failing closed) once."""
         first = self._down_until is None
@@ -129,7 +129,7 @@ class Outage:
             _logger.warning("Redis answers again: the shared quota is back in use")
 
 
-def resolve(fallback: Fallback, make_local: Callable[[], Limiter]) -> Limiter | None:
+def resolve(fallback: Fallback, make_local: Callable[[], LegacyLimiter]) -> LegacyLimiter | None:
     """The fallback limiter: `make_local()` for "local"."""
     if not isinstance(fallback, str):
         return fallback
