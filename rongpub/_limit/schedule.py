@@ -15,6 +15,14 @@ State of one quota:
    but only if no ticket it would overtake has then been overtaken by more than `overtake`
    units in total (its *budget*).
 
+Lanes: the order of rules 2 and 3 is not the arrival order but the *lane order*: every waiting
+"interactive" ticket (arrival order) before every "bulk" one, except that the oldest bulk
+ticket goes first while bulk holds less than `bulk_share` of the window's units; only tickets
+of the head's lane may overtake it, none while bulk goes first by its share. A bulk release
+of `c` units lets the next bulk one leave only `c * span / limit` later (bulk pacing): a
+fan-out's units then expire all through each window, and an interactive send finds one free
+soon, instead of a window's worth freed at once a window after a burst.
+
 Rule 2 is the exact log: the caller records a release at the instant it really happens, so
 every release is checked against the window `(now - span, now]` that ends at it. Rule 3 exists
 because strict FIFO wastes quota: while a 3-unit head waits for a third unit to expire, the two
@@ -26,10 +34,12 @@ the queue more often than they must.
 
 from __future__ import annotations
 
-import itertools
+import heapq
 import math
 from collections import deque
 from dataclasses import dataclass
+
+from .protocol import Lane
 
 __all__ = ["Schedule", "Ticket"]
 
@@ -41,6 +51,13 @@ class Ticket:
     cost: int
     overtaken: int = 0
     counted: bool = False  # logged by `count`: granted elsewhere
+    lane: Lane = "interactive"
+    first: bool = False  # granted before, its units expired: ahead of both lanes
+
+    @property
+    def bulk(self) -> bool:
+        """In the bulk lane's order (a `first` ticket never is)."""
+        return self.lane == "bulk" and not self.first
 
 
 class Schedule:
@@ -49,13 +66,24 @@ class Schedule:
     `limit`: units per window. `span`: seconds a release counts (window + margin).
     `overtake`: units of later requests that may go ahead of any one waiting request
     (0 = strict FIFO). `interval`: minimum seconds between two releases (pacing).
+    `bulk_share`: least share of `limit` the bulk lane keeps while both lanes wait.
     """
 
-    def __init__(self, *, limit: int, span: float, overtake: int, interval: float) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int,
+        span: float,
+        overtake: int,
+        interval: float,
+        bulk_share: float = 0.0,
+    ) -> None:
         self.limit = limit
         self.span = span
         self.overtake = overtake
         self.interval = interval
+        self.bulk_units = math.ceil(bulk_share * limit)
+        self._bulk_next = -math.inf
         self._log: deque[tuple[float, Ticket]] = deque()
         self._used = 0
         self._queue: list[Ticket] = []
@@ -77,12 +105,12 @@ class Schedule:
         self._expire(now)
         return self._used
 
-    def enqueue(self, cost: int, *, first: bool = False) -> Ticket:
+    def enqueue(self, cost: int, *, lane: Lane = "interactive", first: bool = False) -> Ticket:
         """Queue a request of `cost` units (1 to `limit`) behind every earlier one, or ahead
         of all of them when `first` (a granted request whose units expired before it left)."""
         if not 1 <= cost <= self.limit:
             raise ValueError(f"cost must be between 1 and the limit {self.limit}, not {cost}")
-        ticket = Ticket(cost)
+        ticket = Ticket(cost, lane=lane, first=first)
         if first:
             self._queue.insert(0, ticket)
         else:
@@ -102,17 +130,54 @@ class Schedule:
         if not self._queue or now < self._paused_until or now < self._last + self.interval:
             return None
         free = self.limit - self.used(now)
-        head = self._queue[0]
-        return head if head.cost <= free else self._overtaker(free)
+        order = self.order(now)
+        head = order[0]
+        if head.cost <= free and self._ready(head, now):
+            return head
+        if head.bulk and not all(ticket.bulk for ticket in order):
+            return None  # bulk goes first by its share: nobody overtakes it
+        return self._overtaker(order, free, now)
+
+    def order(self, now: float) -> list[Ticket]:
+        """The waiting tickets in lane order (see the module)."""
+        queue = self._queue
+        bulk = [ticket for ticket in queue if ticket.bulk]
+        if not bulk or len(bulk) == len(queue):
+            return queue
+        ahead = [ticket for ticket in queue if not ticket.bulk]
+        if self._ready(bulk[0], now) and self._bulk_used(now) < self.bulk_units:
+            return [bulk[0], *ahead, *bulk[1:]]
+        return ahead + bulk
 
     def take(self, ticket: Ticket, now: float) -> None:
         """Record that `ticket` left at `now` (the instant it really did); `now` never decreases."""
-        index = self._queue.index(ticket)
-        for earlier in self._queue[:index]:
+        order = self.order(now)
+        for earlier in order[: order.index(ticket)]:
             earlier.overtaken += ticket.cost
-        del self._queue[index]
+        self._queue.remove(ticket)
         self._insert(now, ticket)
         self._last = now
+        if ticket.lane == "bulk":
+            self._bulk_next = now + ticket.cost * self.span / self.limit
+
+    def estimate(self, ticket: Ticket, now: float) -> float:
+        """The instant `ticket` would leave if the tickets ahead of it in lane order left in
+        that order as soon as they fit, and none came: no overtaking, no later arrival."""
+        self._expire(now)
+        expiries = [(at + self.span, entry.cost) for at, entry in self._log]  # sorted: a heap
+        used, at, bulk_next = self._used, max(now, self._paused_until), self._bulk_next
+        order = self.order(now)
+        for waiting in order[: order.index(ticket) + 1]:
+            if waiting.bulk:
+                at = max(at, bulk_next)
+            while expiries and (expiries[0][0] <= at or used + waiting.cost > self.limit):
+                expiry, cost = heapq.heappop(expiries)
+                at, used = max(at, expiry), used - cost
+            heapq.heappush(expiries, (at + self.span, waiting.cost))
+            used += waiting.cost
+            if waiting.lane == "bulk":
+                bulk_next = at + waiting.cost * self.span / self.limit
+        return at
 
     def count(self, at: float, cost: int) -> None:
         """Log `cost` units released at `at` by someone else (e.g. the shared limiter before
@@ -150,6 +215,8 @@ class Schedule:
         if len(kept) == len(self._log):
             self._used += ticket.cost
         self._log = deque(sorted((*kept, (now, ticket)), key=lambda entry: entry[0]))
+        if ticket.lane == "bulk":  # later than granted: keep the bulk lane's pacing
+            self._bulk_next = max(self._bulk_next, now + ticket.cost * self.span / self.limit)
         return True
 
     def next_free(self, now: float) -> float:
@@ -166,17 +233,32 @@ class Schedule:
         if gate > now:
             return gate
         self._expire(now)
-        return self._log[0][0] + self.span if self._log else now
+        changes = [self._log[0][0] + self.span] if self._log else []
+        if self._bulk_next > now and any(ticket.bulk for ticket in self._queue):
+            changes.append(self._bulk_next)
+        return min(changes, default=now)
 
-    def _overtaker(self, free: int) -> Ticket | None:
-        """The largest later ticket that fits in `free` units and in the budget of every
-        ticket ahead of it; the oldest among equals."""
+    def _ready(self, ticket: Ticket, now: float) -> bool:
+        """Not held back by the bulk lane's pacing."""
+        return not ticket.bulk or now >= self._bulk_next
+
+    def _bulk_used(self, now: float) -> int:
+        """Units of bulk releases in the window `(now - span, now]`."""
+        self._expire(now)
+        return sum(entry.cost for _, entry in self._log if entry.lane == "bulk")
+
+    def _overtaker(self, order: list[Ticket], free: int, now: float) -> Ticket | None:
+        """The largest later ticket of the head's lane that fits in `free` units and in the
+        budget of every ticket ahead of it, and is ready; the oldest among equals."""
         best: Ticket | None = None
-        budget = self.overtake - self._queue[0].overtaken
-        for ticket in itertools.islice(self._queue, 1, None):
+        head = order[0]
+        budget = self.overtake - head.overtaken
+        for ticket in order[1:]:
             room = min(free, budget)
-            if room < 1:
+            if room < 1 or ticket.bulk != head.bulk:
                 break
+            if not self._ready(ticket, now):
+                break  # (bulk pacing holds every bulk ticket alike)
             if ticket.cost <= room and (best is None or ticket.cost > best.cost):
                 best = ticket
                 if ticket.cost == room:  # room only shrinks further back: none fits better

@@ -6,7 +6,9 @@ runs (re-dated by `Departure.leaving()` / `left()` to when its bytes go out) and
 if the log of the last `window + margin` plus its cost fits the limit; a send leaving more than
 a span after its grant is granted again. Requests queue in arrival order, each overtaken by at
 most `overtake * limit` units of later ones; releases are paced `interval` apart; a cancelled
-waiter takes no units; `pause` holds every sender after a 429.
+waiter takes no units; `pause` holds every sender after a 429. Lanes: a waiting interactive
+request goes before every waiting bulk one, bulk keeps `bulk_share` and is paced (`Schedule`);
+`max_wait` refuses at once a wait estimated longer, and withdraws a wait that grew longer.
 
 The argument, the measurements behind each default, and what was tried: docs/design/limiter.md."""
 
@@ -19,9 +21,9 @@ from collections.abc import Awaitable, Callable
 import anyio
 import anyio.lowlevel
 
-from .._exceptions import InvalidRequestError
+from .._exceptions import InvalidRequestError, QuotaWaitTooLongError
 from .backoff import Backoff
-from .protocol import Quota
+from .protocol import Lane, Quota
 from .schedule import Schedule, Ticket
 
 __all__ = ["SlidingWindowLimiter"]
@@ -89,25 +91,39 @@ class SlidingWindowLimiter:
         )
         self._overtake = overtake
         self._interval = interval
-        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._lines: dict[tuple[str, str], _Line] = {}
 
-    async def acquire(self, quota: Quota, cost: int) -> _Departure:
+    async def acquire(
+        self,
+        quota: Quota,
+        cost: int,
+        *,
+        lane: Lane = "interactive",
+        max_wait: float | None = None,
+    ) -> _Departure:
         """Wait until `cost` units of `quota` may leave `lead` seconds from now; count them.
 
         Returns a handle; the caller must await its `leaving()` just before the request's
         bytes go out: it waits for the send's instant, then moves the units to the true one.
+        `lane`: interactive goes before bulk (see `Schedule`). `max_wait`: seconds; raises
+        `QuotaWaitTooLongError`, taking nothing, at once when the wait estimated from the
+        queue ahead (`Schedule.estimate`) is longer, else once `max_wait` has passed.
         Raises `InvalidRequestError` unless `1 <= cost <= quota.limit`.
         """
+        if lane not in ("interactive", "bulk"):
+            raise InvalidRequestError("lane", f"{lane!r}; pass 'interactive' or 'bulk'")
+        if max_wait is not None and not max_wait >= 0:
+            raise InvalidRequestError("max_wait", "must be at least 0 seconds, or None")
         await anyio.lowlevel.checkpoint_if_cancelled()
-        lane = self._lane(quota)
-        ticket = lane.enqueue(cost)
-        return _Departure(lane, ticket, await lane.take(ticket))
+        line = self._line(quota)
+        ticket = line.enqueue(cost, lane=lane)
+        return _Departure(line, ticket, await line.take(ticket, max_wait))
 
     async def pause(self, quota: Quota, seconds: float | None) -> None:
         """Hold every sender of `quota` for `seconds` from now (`None`: after a 429 without
         Retry-After; see `_limit.backoff`)."""
-        lane = self._lane(quota)
-        lane.pause(seconds)
+        line = self._line(quota)
+        line.pause(seconds)
         await anyio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
@@ -118,28 +134,28 @@ class SlidingWindowLimiter:
         """Count `sends` ((instant on this limiter's clock, units): sent or bound to leave
         there, decided elsewhere, e.g. by Redis before an outage) in `quota`'s log, so that
         what is granted from now on fits around them."""
-        lane = self._lane(quota)
+        line = self._line(quota)
         for instant, cost in sends:
-            lane.count(instant, cost)
+            line.count(instant, cost)
 
     def recent(self, quota: Quota) -> list[tuple[float, int]]:
         """The releases this limiter granted for `quota` that still count (instant on its
         clock, units), not those given to it by `count`."""
-        lane = self._lanes.get((quota.scope, quota.api))
-        return [] if lane is None else lane.recent()
+        line = self._lines.get((quota.scope, quota.api))
+        return [] if line is None else line.recent()
 
-    def _lane(self, quota: Quota) -> _Lane:
+    def _line(self, quota: Quota) -> _Line:
         key = (quota.scope, quota.api)
-        lane = self._lanes.get(key)
-        if lane is None:
-            lane = self._lanes[key] = _Lane(quota, self._schedule(quota), self._timing)
-        elif lane.quota != quota:
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = _Line(quota, self._schedule(quota), self._timing)
+        elif line.quota != quota:
             raise InvalidRequestError(
                 "quota",
                 f"the {quota.api} quota of this app key is already counted as "
-                f"{lane.quota.limit} per {lane.quota.window} s; one limiter keeps one limit",
+                f"{line.quota.limit} per {line.quota.window} s; one limiter keeps one limit",
             )
-        return lane
+        return line
 
     def _schedule(self, quota: Quota) -> Schedule:
         span = quota.window + quota.margin
@@ -150,6 +166,7 @@ class SlidingWindowLimiter:
             interval=min(MAX_INTERVAL, span / (2 * quota.limit))
             if self._interval is None
             else self._interval,
+            bulk_share=quota.bulk_share,
         )
 
 
@@ -192,7 +209,7 @@ class _Timing:
                 await self.sleep(left)
 
 
-class _Lane:
+class _Line:
     """One quota's schedule plus its waiting tasks, on send instants (see `_Timing`).
 
     Invariant after every change: either the ticket that may leave now has been woken, or the
@@ -207,18 +224,30 @@ class _Lane:
         self._scopes: dict[Ticket, anyio.CancelScope] = {}
         self._timer: tuple[Ticket, float] | None = None
 
-    def enqueue(self, cost: int, *, first: bool = False) -> Ticket:
+    def enqueue(self, cost: int, *, lane: Lane = "interactive", first: bool = False) -> Ticket:
         try:
-            return self._schedule.enqueue(cost, first=first)
+            return self._schedule.enqueue(cost, lane=lane, first=first)
         except ValueError as exc:
             raise InvalidRequestError("cost", str(exc)) from exc
 
-    async def take(self, ticket: Ticket) -> float:
+    async def take(self, ticket: Ticket, max_wait: float | None = None) -> float:
         """Wait until the queued `ticket` may be granted and take its units; the send
-        instant they were taken for. On cancellation withdraw it (it took nothing)."""
+        instant they were taken for. On cancellation, or past `max_wait`, withdraw it (it
+        took nothing)."""
+        due = math.inf
+        if max_wait is not None:
+            now = self._timing.instant()
+            if (wait := self._schedule.estimate(ticket, now) - now) > max_wait:
+                self.withdraw(ticket)
+                raise QuotaWaitTooLongError(api=self.quota.api, wait=wait, max_wait=max_wait)
+            due = now + max_wait
         while (taken := self.try_take(ticket)) is None:
+            if max_wait is not None and (now := self._timing.instant()) >= due:
+                wait = max_wait + max(0.0, self._schedule.estimate(ticket, now) - now)
+                self.withdraw(ticket)
+                raise QuotaWaitTooLongError(api=self.quota.api, wait=wait, max_wait=max_wait)
             try:
-                await self.wait(ticket)
+                await self.wait(ticket, due)
             except BaseException:
                 self.withdraw(ticket)
                 raise
@@ -253,7 +282,7 @@ class _Lane:
             if self._schedule.restamp(ticket, self._timing.clock()):
                 self._kick(self._timing.instant())
                 return ticket
-            ticket = self.enqueue(ticket.cost, first=True)
+            ticket = self.enqueue(ticket.cost, lane=ticket.lane, first=True)
             instant = await self.take(ticket)
 
     def gone(self, ticket: Ticket) -> None:
@@ -268,10 +297,11 @@ class _Lane:
         self._schedule.pause_until(now + max(0.0, seconds))  # no send instant before it
         self._kick(self._timing.instant())
 
-    async def wait(self, ticket: Ticket) -> None:
-        """Sleep until woken, or until the timer if this ticket holds it."""
+    async def wait(self, ticket: Ticket, due: float = math.inf) -> None:
+        """Sleep until woken, `due`, or the timer if this ticket holds it."""
         timer = self._timer
         deadline = timer[1] if timer is not None and timer[0] is ticket else math.inf
+        deadline = min(deadline, due)
         with anyio.CancelScope() as scope:
             self._scopes[ticket] = scope
             try:
@@ -308,11 +338,11 @@ class _Departure:
     after it (measured: 943 ms apart for sends granted 1,010 ms apart, and a 429).
     """
 
-    __slots__ = ("_instant", "_lane", "_left", "_ticket")
+    __slots__ = ("_instant", "_left", "_line", "_ticket")
 
-    def __init__(self, lane: _Lane, ticket: Ticket, instant: float) -> None:
-        self._lane: _Lane | None = lane
-        self._left: _Lane | None = lane
+    def __init__(self, line: _Line, ticket: Ticket, instant: float) -> None:
+        self._line: _Line | None = line
+        self._left: _Line | None = line
         self._ticket = ticket
         self._instant = instant
 
@@ -325,13 +355,13 @@ class _Departure:
         queued request until its units fit again, and takes them then. Cancelled while
         waiting, its units stay counted (nothing was sent; the quota errs on the safe side).
         """
-        lane, self._lane = self._lane, None
-        if lane is not None:
-            self._ticket = await lane.depart(self._ticket, self._instant)
+        line, self._line = self._line, None
+        if line is not None:
+            self._ticket = await line.depart(self._ticket, self._instant)
 
     def left(self) -> None:
         """The request's bytes are out: its units count from now (a stall of the process
         between `leaving()` and the write, a garbage collection say, is not lost); once."""
-        lane, self._left = self._left, None
-        if lane is not None and self._lane is None:
-            lane.gone(self._ticket)
+        line, self._left = self._left, None
+        if line is not None and self._line is None:
+            line.gone(self._ticket)
