@@ -17,11 +17,11 @@ State of one quota:
 
 Lanes: the order of rules 2 and 3 is not the arrival order but the *lane order*: every waiting
 "interactive" ticket (arrival order) before every "bulk" one, except that the oldest bulk
-ticket goes first while bulk holds less than `bulk_share` of the window's units; only tickets
-of the head's lane may overtake it, none while bulk goes first by its share. A bulk release
-of `c` units lets the next bulk one leave only `c * span / limit` later (bulk pacing): a
-fan-out's units then expire all through each window, and an interactive send finds one free
-soon, instead of a window's worth freed at once a window after a burst.
+ticket goes first (unpaced) while bulk holds less than `bulk_share` of the window's units;
+only tickets of the head's lane may overtake it, none while bulk goes first by its share.
+A bulk release of `c` units lets the next bulk one leave only `c * span / limit` later (bulk
+pacing): a fan-out's units then expire all through each window, and an interactive send
+finds one free soon, instead of a window's worth freed at once a window after a burst.
 
 Rule 2 is the exact log: the caller records a release at the instant it really happens, so
 every release is checked against the window `(now - span, now]` that ends at it. Rule 3 exists
@@ -132,10 +132,11 @@ class Schedule:
         free = self.limit - self.used(now)
         order = self.order(now)
         head = order[0]
-        if head.cost <= free and self._ready(head, now):
+        by_share = head.bulk and not all(ticket.bulk for ticket in order)
+        if head.cost <= free and (by_share or self._ready(head, now)):
             return head
-        if head.bulk and not all(ticket.bulk for ticket in order):
-            return None  # bulk goes first by its share: nobody overtakes it
+        if by_share:
+            return None  # bulk goes first by its share, unpaced: nobody overtakes it
         return self._overtaker(order, free, now)
 
     def order(self, now: float) -> list[Ticket]:
@@ -145,7 +146,7 @@ class Schedule:
         if not bulk or len(bulk) == len(queue):
             return queue
         ahead = [ticket for ticket in queue if not ticket.bulk]
-        if self._ready(bulk[0], now) and self._bulk_used(now) < self.bulk_units:
+        if self._bulk_used(now) < self.bulk_units:
             return [bulk[0], *ahead, *bulk[1:]]
         return ahead + bulk
 
