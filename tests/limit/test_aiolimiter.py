@@ -9,7 +9,7 @@ import anyio
 import pytest
 from aiolimiter import AsyncLimiter
 
-from rongpub import InvalidRequestError, Limiter, Quota
+from rongpub import InvalidRequestError, Limiter, Quota, QuotaWaitTooLongError
 from rongpub.aiolimiter import AioLimiterAdapter
 
 pytestmark = pytest.mark.anyio
@@ -89,3 +89,19 @@ def test_without_aiolimiter_the_error_names_the_extra(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "aiolimiter", None)
     with pytest.raises(ImportError, match=r"pip install 'rongpub\[aiolimiter\]'"):
         AioLimiterAdapter()
+
+
+async def test_lanes_are_accepted_and_max_wait_is_kept() -> None:
+    mine = AsyncLimiter(2, 1)
+    adapter = AioLimiterAdapter({"group": mine})
+    await adapter.acquire(GROUP, 2, lane="bulk", max_wait=5.0)
+    with pytest.raises(QuotaWaitTooLongError) as at_once:
+        await adapter.acquire(GROUP, 1, max_wait=0)
+    assert at_once.value.max_wait == 0
+    with pytest.raises(QuotaWaitTooLongError):  # the bucket drains 2/s: 1 unit in ~0.5 s
+        await adapter.acquire(GROUP, 2, max_wait=0.01)
+    await adapter.pause(GROUP, 30.0)
+    with pytest.raises(QuotaWaitTooLongError) as paused:
+        await adapter.acquire(GROUP, 1, max_wait=1.0)
+    assert paused.value.wait > 1.0
+    await adapter.aclose()
