@@ -19,7 +19,7 @@ from ._exceptions import (
 from ._fanout.engine import Fanout
 from ._fanout.outcomes import TargetOutcome
 from ._fanout.report import FanoutAborted, FanoutReport
-from ._limit.protocol import Limiter, Quota
+from ._limit.protocol import Lane, Limiter, Quota
 from ._limit.sliding_log import SlidingWindowLimiter
 from ._messages import (
     CommandMessage,
@@ -79,6 +79,7 @@ __all__ = [
     "InvalidRequestError",
     "JournalInUseError",
     "JournalLostError",
+    "Lane",
     "Limiter",
     "LimiterUnavailableError",
     "LocationMessage",
