@@ -220,6 +220,25 @@ def generic(result: Json, suites: Json) -> list[str]:
     return [f"- {key}: {_num(value)}" for key, value in scalars.items()] + [""]
 
 
+def _lanes(result: Json, suites: Json) -> list[str]:
+    """Interactive quota wait beside a saturating fan-out, lanes on and off; max_wait."""
+    headers = ["processes", "api", "lanes", "wait p50 ms", "wait p99 ms", "fan-out targets/s",
+               "quota used", "429s", "lost"]  # fmt: skip
+    keys = ["processes", "api", "lanes", "wait_p50_ms", "wait_p99_ms", "fanout_per_s"]
+    rows = [
+        [_num(row[k]) for k in keys]
+        + [f"{row['used_percent']:.1f}%", _num(row["rate_limited"]), _num(row["lost"])]
+        for row in result["rows"]
+    ]
+    probe = result["max_wait"]
+    note = (
+        f"`max_wait=0.2` behind a queue of {probe['queue_requests']} requests: "
+        f"{probe['refused']} of {probe['probes']} refused, answered in "
+        f"{_num(probe['answer_p50_ms'])} ms (median), {_num(probe['answer_max_ms'])} ms at most."
+    )
+    return [*_table(headers, rows), "", note, ""]
+
+
 RENDERERS: dict[str, Callable[[Json, Json], list[str]]] = {
     "quota_fidelity": _quota,
     "official_sdk": _official,
@@ -227,6 +246,7 @@ RENDERERS: dict[str, Callable[[Json, Json], list[str]]] = {
     "request_building": _request_building,
     "fanout": _fanout,
     "shared_quota": _shared_quota,
+    "lanes": _lanes,
 }
 
 

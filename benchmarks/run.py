@@ -61,6 +61,8 @@ SUITES = (
     Suite("fanout", "4. fan-out memory and throughput", (60, 1800)),
     # Eight processes and a redis-server: a minute even when quick, so full runs only.
     Suite("shared_quota", "shared quota across processes (Redis)", (90, 900), in_quick=False),
+    # Nine scenarios of 20 s (6 s quick), one with two processes and a redis-server.
+    Suite("lanes", "lanes: interactive quota wait beside a fan-out", (150, 600), in_quick=False),
 )
 
 

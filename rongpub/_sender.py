@@ -135,6 +135,8 @@ class Sender:
                 call.check(exc)
                 record.retrying(exc, unknown, self._retry.unknown)
                 _moved(record, url, self._hosts.current, exc)
+            except QuotaWaitTooLongError:
+                raise  # the limiter's (or the deadline's) refusal: nothing was sent
             except RateLimitedError as exc:
                 record.attempt_failed(url, exc)
                 rate_limited += 1

@@ -48,6 +48,17 @@ class LaneLimiter:
         pass
 
 
+class Refusing(LaneLimiter):
+    """Refuses every acquisition with a bound, as a limiter seeing a long queue does."""
+
+    async def acquire(
+        self, quota: Quota, cost: int, *, lane: Lane = "interactive", max_wait: float | None = None
+    ) -> None:
+        await super().acquire(quota, cost, lane=lane, max_wait=max_wait)
+        if max_wait is not None:
+            raise QuotaWaitTooLongError(api=quota.api, wait=30.0, max_wait=max_wait)
+
+
 class OldLimiter:
     """A limiter written before lanes: `acquire(quota, cost)`; blocks once `block` is set."""
 
@@ -136,6 +147,16 @@ async def test_max_wait_refuses_at_once_saying_how_long_nothing_sent() -> None:
     assert 0.5 < error.wait <= 1.1 and error.retry_after == error.wait
     assert error.max_wait == 0.1 and error.api == "group"
     assert len(api.requests) == 1
+
+
+async def test_a_refusal_is_neither_retried_nor_a_pause() -> None:
+    api = MockAPI()
+    limiter = Refusing()
+    async with api.client(rate_limits=RateLimits(), limiter=limiter) as rc:
+        with pytest.raises(QuotaWaitTooLongError) as caught:
+            await rc.publish(MESSAGE, to=["g1"], max_wait=0.2)
+    assert caught.value.wait == 30.0
+    assert len(limiter.acquired) == 1 and limiter.paused == [] and api.requests == []
 
 
 async def test_the_deadline_while_waiting_for_quota_sends_nothing() -> None:
