@@ -75,6 +75,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     add("--rate-limit", type=int, help="targets per second (default: the documented quota)")
     add("--pack-size", type=int, help="targets per request (default 3 groups, 10 chatrooms)")
     add("--concurrency", type=int, help="requests in flight (default: from quota and latency)")
+    lanes = ("bulk", "interactive")
+    add("--lane", choices=lanes, default="bulk", help="bulk: interactive sends go first")
     add("--plain", action="store_true", help="plain progress lines instead of a progress bar")
 
 
@@ -149,6 +151,7 @@ def _fanout(
         "journal": journal,
         "resend_unknown": args.resend_unknown,
         "concurrency": args.concurrency,
+        "lane": args.lane,
         "on_progress": on_progress,
         "from_user_id": args.from_user,
         "object_name": args.object_name,

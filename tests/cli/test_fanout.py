@@ -58,6 +58,7 @@ def test_chatrooms_take_custom_content_and_priority(server: Server, tmp_path: Pa
     targets = _targets(tmp_path, ["c1", "c2", "c3"])
     command = ["fanout", "chatroom", "--targets", str(targets), "--from-user", "u"]
     command += ["--object-name", "App:Ping", "--content", "not json", "--priority", "2"]
+    command += ["--lane", "interactive"]
     assert main([*command, "--base-url", server.url, "--plain", "--pack-size", "2"]) == 0
     records = server.emulator.messages(chatroom="c3")
     assert records[0].content == "not json" and records[0].fields["priority"] == "2"
@@ -90,6 +91,8 @@ def test_missing_credentials_or_files_are_usage_errors(
     monkeypatch.delenv("RONGCLOUD_APP_SECRET")
     assert _fanout(server, "group", _targets(tmp_path, ["g1"])) == 2
     assert "RONGCLOUD_APP_SECRET" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _fanout(server, "group", _targets(tmp_path, ["g1"]), "--lane", "urgent")
 
 
 def test_the_progress_texts_show_counts_rate_against_quota_and_eta() -> None:
