@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["RENDERERS", "Json", "entries", "generic"]
+__all__ = ["RENDERERS", "Json", "entries", "generic", "lanes_summary"]
 
 Json = dict[str, Any]
 
@@ -237,6 +237,27 @@ def _lanes(result: Json, suites: Json) -> list[str]:
         f"{_num(probe['answer_p50_ms'])} ms (median), {_num(probe['answer_max_ms'])} ms at most."
     )
     return [*_table(headers, rows), "", note, ""]
+
+
+def lanes_summary(result: Json) -> list[str]:
+    """The README's lanes table: the interactive wait with lanes on and off, per quota and
+    number of processes, and the quota used and 429s with lanes on."""
+    rows = []
+    for on in (row for row in result["rows"] if row["lanes"] == "on"):
+        off = next(
+            row
+            for row in result["rows"]
+            if row["lanes"] == "off"
+            and (row["api"], row["processes"]) == (on["api"], on["processes"])
+        )
+        rows.append([
+            f"{on['api']} {on['limit']}/s", "one" if on["processes"] == 1 else "two (Redis)",
+            f"{_num(on['wait_p50_ms'])} / {_num(on['wait_p99_ms'])} ms",
+            f"{_num(off['wait_p50_ms'])} / {_num(off['wait_p99_ms'])} ms",
+            f"{on['used_percent']:.1f}%", _num(on["rate_limited"]),
+        ])  # fmt: skip
+    headers = ["quota", "processes", "interactive wait p50 / p99", "lanes off", "used", "429s"]
+    return _table(headers, rows)
 
 
 RENDERERS: dict[str, Callable[[Json, Json], list[str]]] = {

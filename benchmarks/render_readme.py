@@ -21,14 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _chart import Series, draw
 from _measure import RESULTS
-from _tables import RENDERERS, Json, entries, generic
+from _tables import RENDERERS, Json, entries, generic, lanes_summary
 
 __all__ = [
     "BEGIN",
     "END",
     "HEADLINE_BEGIN",
     "HEADLINE_END",
+    "LANES_BEGIN",
+    "LANES_END",
     "headline",
+    "lanes",
     "main",
     "render",
     "replace_region",
@@ -43,6 +46,8 @@ BEGIN = f"<!-- results:begin ({_GENERATED}: edit those, not this) -->"
 END = "<!-- results:end -->"
 HEADLINE_BEGIN = f"<!-- headline:begin ({_GENERATED}: edit those, not this) -->"
 HEADLINE_END = "<!-- headline:end -->"
+LANES_BEGIN = f"<!-- lanes:begin ({_GENERATED}) -->"
+LANES_END = "<!-- lanes:end -->"
 
 
 def _series(suites: Json) -> dict[str, tuple[int, list[Series]]]:
@@ -98,6 +103,14 @@ def headline(report: Json) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def lanes(report: Json) -> str:
+    """The README's lanes table (goals: p99 <= 100 ms for groups, <= 50 ms for chatrooms)."""
+    entry = report["suites"].get("lanes")
+    if entry is None or entry["status"] != "ok":
+        return "Lanes were not measured in this run.\n"
+    return "\n".join(lanes_summary(entry["result"])) + "\n"
+
+
 def _remeasured(report: Json, entry: Json) -> list[str]:
     """A line naming the run that measured this suite, when not the one named at the top
     (a suite re-run alone with `run.py --only` and merged in)."""
@@ -140,6 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         begin=HEADLINE_BEGIN,
         end=HEADLINE_END,
     )
+    if LANES_BEGIN in readme:
+        readme = replace_region(readme, lanes(report), begin=LANES_BEGIN, end=LANES_END)
     args.readme.write_text(readme)
     print(f"rendered {args.docs}, {args.readme}" + (f" and {CHART}" if drawn else " (no chart)"))
 

@@ -122,3 +122,24 @@ def test_overhead_instruction_counts_come_from_the_results() -> None:
     instructions.update(status="unavailable", error="valgrind is not installed")
     text = render_readme.render(_report({"overhead": entry}), chart=False)
     assert "not counted (unavailable: valgrind is not installed)" in text
+
+
+def test_the_lanes_table_pairs_lanes_on_with_off_from_the_results() -> None:
+    def row(processes: int, lanes: str, p50: float, p99: float) -> dict[str, Any]:
+        return {"processes": processes, "api": "group", "lanes": lanes, "wait_p50_ms": p50,
+                "wait_p99_ms": p99, "api_sends": 40, "fanout_per_s": 18.1,
+                "used_percent": 99.2, "rate_limited": 0, "lost": 0, "limit": 20}  # fmt: skip
+
+    rows = [row(1, "on", 21.5, 47.25), row(1, "off", 450.0, 770.0), row(2, "on", 55.0, 83.5),
+            row(2, "off", 570.0, 769.0)]  # fmt: skip
+    probe = {"queue_requests": 200, "probes": 20, "refused": 20, "answer_p50_ms": 1.5,
+             "answer_max_ms": 2.5}  # fmt: skip
+    entry = {"title": "lanes", "script": "benchmarks/lanes.py", "status": "ok",
+             "result": {"rows": rows, "max_wait": probe}}  # fmt: skip
+    report = _report({"lanes": entry})
+    readme = render_readme.lanes(report)
+    assert "| group 20/s | one | 21.5 / 47.2 ms | 450 / 770 ms | 99.2% | 0 |" in readme
+    assert "| group 20/s | two (Redis) | 55 / 83.5 ms | 570 / 769 ms | 99.2% | 0 |" in readme
+    assert "20 of 20 refused" in render_readme.render(report, chart=False)
+    missing = render_readme.lanes(_report({}))
+    assert "not measured" in missing
