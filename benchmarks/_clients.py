@@ -8,8 +8,10 @@ HTTP stack can reach. All pools allow the same number of connections as rongpub'
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -26,6 +28,10 @@ GROUP = "g1"
 TEXT = "hello from the rongpub benchmark"
 # As rongpub's own default pool, so a difference is the SDK's, not the pool size's.
 LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export import SpanExportResult
 
 AsyncSend = Callable[[], Awaitable[object]]
 AsyncClient = Callable[[str], AbstractAsyncContextManager[AsyncSend]]
@@ -82,6 +88,69 @@ async def _rongpub(
 
 
 @asynccontextmanager
+async def _rongpub_without_opentelemetry(url: str) -> AsyncIterator[AsyncSend]:
+    """rongpub as when the `otel` extra is not installed: its import blocked while the
+    client is made (the client decides then)."""
+    blocked = "rongpub._observe.instruments"
+    saved = sys.modules.get(blocked)
+    sys.modules[blocked] = None  # type: ignore[assignment]
+    try:
+        client = _rongpub(url, None)
+        send = await client.__aenter__()
+    finally:
+        if saved is None:
+            del sys.modules[blocked]
+        else:
+            sys.modules[blocked] = saved
+    try:
+        yield send
+    finally:
+        await client.__aexit__(None, None, None)
+
+
+@asynccontextmanager
+async def _rongpub_otel_sdk(url: str) -> AsyncIterator[AsyncSend]:
+    """rongpub with the OpenTelemetry SDK configured as in production, but exporting to
+    memory: spans through a BatchSpanProcessor to an exporter keeping the last batch (as
+    spans leave a real process once exported; keeping them all would measure the garbage
+    collector walking a growing heap), metrics aggregated for a reader."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    class LastBatch(InMemorySpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            self.clear()
+            return super().export(spans)
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(LastBatch()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    content = TextMessage(content=TEXT)
+    try:
+        async with RongCloud(
+            APP_KEY,
+            APP_SECRET,
+            base_urls=[url],
+            rate_limits=None,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        ) as rc:
+
+            async def send() -> object:
+                return await rc.publish_group(
+                    from_user_id=FROM_USER, group_ids=[GROUP], content=content
+                )
+
+            yield send
+    finally:
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+
+
+@asynccontextmanager
 async def _bare_aiohttp(url: str) -> AsyncIterator[AsyncSend]:
     import aiohttp  # here, so that processes measuring only httpx clients never load it
 
@@ -104,6 +173,10 @@ ASYNC_CLIENTS: dict[str, AsyncClient] = {
     "httpx+aiohttp transport (bare)": lambda url: _bare_httpx(url, _aiohttp_transport()),
     "rongpub, aiohttp transport": lambda url: _rongpub(url, _aiohttp_transport()),
     "aiohttp (bare)": _bare_aiohttp,
+    # The `--otel` variant (issue #17): "rongpub" itself runs with opentelemetry-api
+    # installed and no SDK configured.
+    "rongpub, no opentelemetry": _rongpub_without_opentelemetry,
+    "rongpub, OTel SDK to memory": _rongpub_otel_sdk,
 }
 
 

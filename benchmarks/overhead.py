@@ -17,6 +17,9 @@ counts the instructions per send of rongpub and bare httpx under callgrind (`_in
 a block of sends per process, the clients alternated per round, the ratio of their medians.
 
     python benchmarks/overhead.py [--quick] [--json PATH]
+
+`--otel` runs only the telemetry variant (issue #17): rongpub with opentelemetry-api absent,
+with the API and no SDK, and with the SDK configured exporting to memory; ratios to the first.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ OFFICIAL = "rc-server-sdk (threads)"
 # not grow with concurrency anyway (the pool's does, and it is the same in both).
 _COUNTED = (BASELINE, "rongpub")
 _COUNTED_LEVELS = (1, 20)
+_OTEL = ("rongpub, no opentelemetry", "rongpub", "rongpub, OTel SDK to memory")
+_OTEL_LEVELS = (1, 20)
 _CLIENTS = (
     "httpx (bare)",
     "rongpub",
@@ -100,7 +105,7 @@ def _count_child(args: argparse.Namespace) -> None:
     async def block(concurrency: int) -> None:
         async with ASYNC_CLIENTS[args.count_child](args.url) as send:
             # Uncounted: connections opened and every code path run once.
-            await _burst(send, concurrency, 2 * concurrency)
+            await _burst(send, concurrency, max(args.warm, 2 * concurrency))
             start()
             mark()
             await _burst(send, concurrency, args.sends)
@@ -177,7 +182,55 @@ def measure(*, quick: bool) -> dict[str, Any]:
     }
 
 
-def _instructions(url: str, quick: bool) -> dict[str, Any]:
+def measure_otel(*, quick: bool) -> dict[str, Any]:
+    """The telemetry variant: CPU per send and instructions per send of `_OTEL`, as ratios
+    to rongpub without opentelemetry, measured in the same run (clients rotated per round)."""
+    repeats, timing = (1, (0.15, 0.3)) if quick else (5, (0.5, 3.0))
+    runs: dict[str, dict[int, list[Sample]]] = defaultdict(lambda: defaultdict(list))
+    with fast_server() as server:
+        for repeat in range(repeats):
+            order = _rotated(_OTEL, repeat)
+            found = _spawn(order, server.url, server.pid, timing, _OTEL_LEVELS)
+            for client, samples in found.items():
+                for concurrency, sample in zip(_OTEL_LEVELS, samples, strict=True):
+                    runs[client][concurrency].append(sample)
+        # Counted at one task (the others' pool work only adds noise to the same per-send
+        # cost), after 300 uncounted sends: the SDK's one-off costs (first data points,
+        # lazy imports) are not per send; 300 sends a block, so that a collection of the
+        # garbage collector's oldest generation weighs little on any block.
+        instructions = _instructions(
+            server.url, quick, _OTEL, _OTEL[0], levels=(1,), warm=300, sends=300
+        )
+    base = _OTEL[0]
+    rows = [
+        {
+            "client": client,
+            "concurrency": level,
+            **median_sample(runs[client][level]).to_json(),
+            "cpu_ratio": ratio(
+                median_sample(runs[client][level]).cpu_us, median_sample(runs[base][level]).cpu_us
+            ),
+        }
+        for level in _OTEL_LEVELS
+        for client in _OTEL
+    ]
+    headers = ("client", "conc", "sends/s", "CPU us/send", "x no otel")
+    cells = [(r["client"], r["concurrency"], r["rate"], r["cpu_us"], r["cpu_ratio"]) for r in rows]
+    print(table(f"OpenTelemetry overhead (median of {repeats})", headers, cells))
+    _print_instructions(instructions, against="no otel")
+    return {"baseline": base, "repeats": repeats, "rows": rows, "instructions": instructions}
+
+
+def _instructions(
+    url: str,
+    quick: bool,
+    clients: Sequence[str] = _COUNTED,
+    baseline: str = BASELINE,
+    *,
+    levels: Sequence[int] = _COUNTED_LEVELS,
+    warm: int = 0,
+    sends: int = 100,
+) -> dict[str, Any]:
     """Instructions per send of rongpub and bare httpx, counted by callgrind (see
     `_instructions.py`): the measure of the per-send gap that machine load does not move.
 
@@ -187,14 +240,15 @@ def _instructions(url: str, quick: bool) -> dict[str, Any]:
     reason = unavailable()
     if reason is not None:
         return {"status": "unavailable", "error": reason}
-    rounds, sends = (1, 30) if quick else (7, 100)
-    levels = _COUNTED_LEVELS[:1] if quick else _COUNTED_LEVELS
+    rounds, sends = (1, 30) if quick else (7, sends)
+    levels = levels[:1] if quick else levels
     per_send: dict[tuple[str, int], list[float]] = defaultdict(list)
     for level in levels:
         for turn in range(rounds):
-            for client in _rotated(_COUNTED, turn):
+            for client in _rotated(clients, turn):
                 command = [sys.executable, __file__, "--count-child", client, "--url", url]
                 command += ["--sends", str(sends), "--concurrency", str(level)]
+                command += ["--warm", str(warm)]
                 try:
                     totals, _ = counted(command, timeout=600)
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -203,16 +257,19 @@ def _instructions(url: str, quick: bool) -> dict[str, Any]:
                     return {"status": "failed", "error": f"{len(totals)} callgrind dumps, not 2"}
                 # totals[0]: from start() to the first mark; totals[1]: the block.
                 per_send[client, level].append(totals[1] / sends)
-    rows = [_count_row(client, level, per_send) for level in levels for client in _COUNTED]
+    rows = [_count_row(client, level, per_send, baseline) for level in levels for client in clients]
     return {"status": "ok", "rounds": rounds, "sends_per_block": sends, "rows": rows}
 
 
 def _count_row(
-    client: str, level: int, per_send: dict[tuple[str, int], list[float]]
+    client: str,
+    level: int,
+    per_send: dict[tuple[str, int], list[float]],
+    baseline: str = BASELINE,
 ) -> dict[str, Any]:
-    """Median instructions per send, its ratio to bare httpx's median, and the range of the
+    """Median instructions per send, its ratio to the baseline's median, and the range of the
     ratios of the blocks run in the same round (how much one block pair can be off)."""
-    mine, base = per_send[client, level], per_send[BASELINE, level]
+    mine, base = per_send[client, level], per_send[baseline, level]
     ratios = [m / b for m, b in zip(mine, base, strict=True)]
     return {
         "client": client,
@@ -296,7 +353,7 @@ def _print(rows: list[dict[str, Any]], check: dict[str, Any] | None) -> None:
     )
 
 
-def _print_instructions(counts: dict[str, Any]) -> None:
+def _print_instructions(counts: dict[str, Any], against: str = "httpx") -> None:
     if counts["status"] != "ok":
         print(f"instructions per send: not counted ({counts['status']}: {counts['error']})\n")
         return
@@ -304,7 +361,7 @@ def _print_instructions(counts: dict[str, Any]) -> None:
         f"Instructions per send (callgrind; median of {counts['rounds']} blocks of "
         f"{counts['sends_per_block']} sends per client; min/max: a round's pair of blocks)"
     )
-    headers = ("client", "conc", "instructions/send", "x httpx", "min", "max")
+    headers = ("client", "conc", "instructions/send", f"x {against}", "min", "max")
     rows = [
         (r["client"], r["concurrency"], r["instructions_per_send"], r["ratio"],
          r["ratio_min"], r["ratio_max"])
@@ -318,7 +375,8 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="one short repetition")
-    parser.add_argument("--json", type=Path, default=RESULTS / "overhead.json")
+    parser.add_argument("--json", type=Path, help="default results/overhead[_otel].json")
+    parser.add_argument("--otel", action="store_true", help="only the OpenTelemetry variant")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
@@ -327,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--count-child", help=argparse.SUPPRESS)
     parser.add_argument("--sends", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--warm", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child(args)
@@ -334,7 +393,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.count_child:
         _count_child(args)
         return
-    write_json(args.json, measure(quick=args.quick))
+    if args.otel:
+        write_json(args.json or RESULTS / "overhead_otel.json", measure_otel(quick=args.quick))
+        return
+    write_json(args.json or RESULTS / "overhead.json", measure(quick=args.quick))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from ._messages import (
     UserInfo,
     VoiceMessage,
 )
+from ._outgoing import ChatroomMessage, GroupMessage, OutgoingMessage
 from ._push import (
     APNsPush,
     FCMPush,
@@ -48,6 +49,7 @@ from ._push import (
     VivoPush,
     XiaomiPush,
 )
+from ._request import ChatroomFields, GroupFields
 from ._response import PublishResult
 
 __version__ = "0.1.0"
@@ -56,6 +58,8 @@ __all__ = [
     "APIError",
     "APNsPush",
     "AuthenticationError",
+    "ChatroomFields",
+    "ChatroomMessage",
     "CommandMessage",
     "ConnectionFailedError",
     "DeliveryUnknownError",
@@ -65,6 +69,8 @@ __all__ = [
     "FanoutReport",
     "FileMessage",
     "GIFMessage",
+    "GroupFields",
+    "GroupMessage",
     "HonorPush",
     "HuaweiPush",
     "ImageMessage",
@@ -80,6 +86,7 @@ __all__ = [
     "Message",
     "OHOSPush",
     "OppoPush",
+    "OutgoingMessage",
     "PublishResult",
     "PushExt",
     "Quota",

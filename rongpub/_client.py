@@ -7,9 +7,9 @@ build the request (`_request`) -> `Sender.send` (quota, failover, retries, decod
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,18 +23,26 @@ from ._fanout.intake import Targets
 from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
 from ._limit.protocol import Limiter, Quota
 from ._limit.sliding_log import SlidingWindowLimiter
-from ._push import PushExt
-from ._request import Api, Template, chatroom_template, group_template
+from ._observe.telemetry import Telemetry
+from ._outgoing import (
+    ChatroomMessage,
+    GroupMessage,
+    OutgoingMessage,
+    split_fanout_kwargs,
+)
+from ._request import Api, ChatroomFields, GroupFields, Template
 from ._response import PublishResult
 from ._sender import Sender
 from ._signing import Credentials
 from ._transport import Hosts
-from ._validation import Content
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
     from typing_extensions import Unpack
 
     from ._fanout.options import FanoutKwargs
+    from ._outgoing import ChatroomFanoutKwargs, GroupFanoutKwargs
 
 __all__ = ["RongCloud"]
 
@@ -69,6 +77,8 @@ class RongCloud:
     `retry`: what is retried on its own (`RetryPolicy`).
     `timeout`: seconds for connect, write, read and pool waits of each attempt.
     `http_client`: an `httpx.AsyncClient` of your own (you close it).
+    `tracer_provider` / `meter_provider`: where spans and metrics go when opentelemetry-api
+    is installed (`rongpub[otel]`); default the global providers (docs: observability).
     """
 
     def __init__(
@@ -83,6 +93,8 @@ class RongCloud:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen value)
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self._credentials = Credentials(
             _setting(app_key, APP_KEY_ENV, "app_key"),
@@ -108,6 +120,7 @@ class RongCloud:
             retry=retry,
             limiter=limiter,
             quotas=self._make_quotas(rate_limits),
+            telemetry=Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider),
         )
 
     def _make_quotas(self, limits: RateLimits | None) -> dict[Api, Quota]:
@@ -146,156 +159,88 @@ class RongCloud:
         if self._owns_http:
             await self._http.aclose()
 
-    async def publish_group(
-        self,
-        *,
-        from_user_id: str,
-        group_ids: Iterable[str],
-        content: Content,
-        object_name: str | None = None,
-        to_user_ids: Iterable[str] | None = None,
-        push_content: str | None = None,
-        push_data: str | None = None,
-        include_sender: bool | None = None,
-        persisted: bool | None = None,
-        mentioned: bool | None = None,
-        content_available: bool | None = None,
-        expansion: bool | None = None,
-        extra_content: Mapping[str, str] | None = None,
-        disable_push: bool | None = None,
-        push_ext: PushExt | None = None,
-    ) -> PublishResult:
-        """Send one message to 1-3 groups (`/message/group/publish.json`).
+    async def publish(self, message: OutgoingMessage[Any], *, to: Iterable[str]) -> PublishResult:
+        """Send `message` to the targets `to`: 1-3 group ids for a `GroupMessage`, chatroom
+        ids for a `ChatroomMessage` (the documents advise at most 10 a request). Each target
+        counts against the app's quota of that kind. Raises `InvalidRequestError` before
+        sending on bad targets; see the error tree for what a send can raise."""
+        return await self._sender.send(_template(message).to(to))
 
-        `to_user_ids` makes it a directed message to those members of exactly one group.
-        `content`: a typed message (its objectName is implied), a dict (sent as JSON) or
-        str/bytes (sent as is, for custom types; then `object_name` is required).
-        `expansion`, `extra_content` (needs expansion), `disable_push` and `push_ext` need
-        exactly one group and no `to_user_ids`. Fields left `None` are not sent (the
-        server's defaults apply). Raises `InvalidRequestError` before sending on bad input.
+    def fanout(
+        self,
+        message: OutgoingMessage[Any],
+        targets: Targets,
+        *,
+        pack_size: int | None = None,
+        **options: Unpack[FanoutKwargs],
+    ) -> Fanout:
+        """`message` to every target of `targets` (any iterable or async iterable, read
+        lazily); `report = await rc.fanout(message, ids)`.
+
+        Targets are packed up to `pack_size` per request (default: 3 groups, or one when the
+        message needs a single group; 10 chatrooms) in sizes that keep the whole quota busy.
+        Options (keyword): `journal` (a path of a JSONL journal, or a journal object such as
+        `rongpub.redis.RedisJournal`: resume by re-running with it), `resend_unknown`
+        (resend targets the journal left unknown), `on_progress` (called with the live
+        `FanoutReport` every `progress_interval` seconds and at the end), `concurrency`
+        (requests in flight; default derived from quota and latency), `keep_results`
+        ("problems", "all" or "none"), `dedupe` (ignore repeated ids; ~32 bytes per
+        target), `grace` (seconds in-flight requests get after a cancel), `total` (number of
+        targets, for the ETA). See `FanoutReport` and the docs' fan-out guide.
         """
-        template = group_template(
-            from_user_id=from_user_id,
-            content=content,
-            object_name=object_name,
-            to_user_ids=to_user_ids,
-            push_content=push_content,
-            push_data=push_data,
-            include_sender=include_sender,
-            persisted=persisted,
-            mentioned=mentioned,
-            content_available=content_available,
-            expansion=expansion,
-            extra_content=extra_content,
-            disable_push=disable_push,
-            push_ext=push_ext,
+        template = _template(message)
+        size = message.default_pack if pack_size is None else pack_size
+        quota = self._sender.quotas.get(template.api)
+        fanout_options = FanoutOptions(pack_size=size, **options)
+        return Fanout(
+            self._sender.send,
+            template,
+            targets,
+            quota=quota,
+            options=fanout_options,
+            telemetry=self._sender.telemetry,
         )
-        return await self._sender.send(template.to(group_ids))
+
+    async def publish_group(
+        self, *, group_ids: Iterable[str], **fields: Unpack[GroupFields]
+    ) -> PublishResult:
+        """Send one message to 1-3 groups: `publish(GroupMessage(**fields), to=group_ids)`.
+        The fields are those of `GroupFields`."""
+        return await self.publish(GroupMessage(**fields), to=group_ids)
 
     async def publish_chatroom(
-        self,
-        *,
-        from_user_id: str,
-        chatroom_ids: Iterable[str],
-        content: Content,
-        object_name: str | None = None,
-        persisted: bool | None = None,
-        include_sender: bool | None = None,
-        priority: int | None = None,
+        self, *, chatroom_ids: Iterable[str], **fields: Unpack[ChatroomFields]
     ) -> PublishResult:
-        """Send one message to one or more chatrooms (`/message/chatroom/publish.json`).
-
-        The documents advise at most 10 rooms a request; each room counts against the
-        chatroom quota. `priority`: 0 default, 1 whitelist, 2 high, 3 low.
-        """
-        template = chatroom_template(
-            from_user_id=from_user_id,
-            content=content,
-            object_name=object_name,
-            persisted=persisted,
-            include_sender=include_sender,
-            priority=priority,
-        )
-        return await self._sender.send(template.to(chatroom_ids))
+        """Send one message to chatrooms: `publish(ChatroomMessage(**fields), to=...)`."""
+        return await self.publish(ChatroomMessage(**fields), to=chatroom_ids)
 
     def fanout_group(
         self,
         group_ids: Targets,
         *,
-        from_user_id: str,
-        content: Content,
-        object_name: str | None = None,
-        to_user_ids: Iterable[str] | None = None,
-        push_content: str | None = None,
-        push_data: str | None = None,
-        include_sender: bool | None = None,
-        persisted: bool | None = None,
-        mentioned: bool | None = None,
-        content_available: bool | None = None,
-        expansion: bool | None = None,
-        extra_content: Mapping[str, str] | None = None,
-        disable_push: bool | None = None,
-        push_ext: PushExt | None = None,
         pack_size: int = FANOUT_GROUP_PACK,
-        **options: Unpack[FanoutKwargs],
+        **fields_and_options: Unpack[GroupFanoutKwargs],
     ) -> Fanout:
-        """One message to every group of `group_ids` (any iterable or async iterable, read
-        lazily); `report = await rc.fanout_group(...)`. Message fields as `publish_group`.
-
-        Targets are packed up to `pack_size` (1-3) per request (one when the message needs
-        a single group) in sizes that keep the whole quota busy. Options (keyword):
-        `journal` (path of the JSONL journal, or a `rongpub.redis.RedisJournal`: resume by
-        re-running with it),
-        `resend_unknown` (resend targets the journal left unknown), `on_progress`
-        (called with the live `FanoutReport` every `progress_interval` seconds and at the
-        end), `concurrency` (requests in flight; default derived from quota and latency),
-        `keep_results` ("problems", "all" or "none"), `dedupe` (ignore repeated ids;
-        ~32 bytes per target), `grace` (seconds in-flight requests get after a cancel),
-        `total` (number of targets, for the ETA). See `FanoutReport` and the README.
-        """
-        template = group_template(
-            from_user_id=from_user_id,
-            content=content,
-            object_name=object_name,
-            to_user_ids=to_user_ids,
-            push_content=push_content,
-            push_data=push_data,
-            include_sender=include_sender,
-            persisted=persisted,
-            mentioned=mentioned,
-            content_available=content_available,
-            expansion=expansion,
-            extra_content=extra_content,
-            disable_push=disable_push,
-            push_ext=push_ext,
-        )
-        return self._fanout(template, group_ids, FanoutOptions(pack_size=pack_size, **options))
+        """`fanout(GroupMessage(**fields), group_ids, **options)`: the `GroupFields` and the
+        options of `fanout` as keywords."""
+        fields, options = split_fanout_kwargs(fields_and_options)
+        return self.fanout(GroupMessage(**fields), group_ids, pack_size=pack_size, **options)
 
     def fanout_chatroom(
         self,
         chatroom_ids: Targets,
         *,
-        from_user_id: str,
-        content: Content,
-        object_name: str | None = None,
-        persisted: bool | None = None,
-        include_sender: bool | None = None,
-        priority: int | None = None,
         pack_size: int = FANOUT_CHATROOM_PACK,
-        **options: Unpack[FanoutKwargs],
+        **fields_and_options: Unpack[ChatroomFanoutKwargs],
     ) -> Fanout:
-        """One message to every chatroom of `chatroom_ids`, `pack_size` (default 10) per
-        request; message fields as `publish_chatroom`, options as `fanout_group`."""
-        template = chatroom_template(
-            from_user_id=from_user_id,
-            content=content,
-            object_name=object_name,
-            persisted=persisted,
-            include_sender=include_sender,
-            priority=priority,
-        )
-        return self._fanout(template, chatroom_ids, FanoutOptions(pack_size=pack_size, **options))
+        """`fanout(ChatroomMessage(**fields), chatroom_ids, **options)`."""
+        fields, options = split_fanout_kwargs(fields_and_options)
+        return self.fanout(ChatroomMessage(**fields), chatroom_ids, pack_size=pack_size, **options)
 
-    def _fanout(self, template: Template, targets: Targets, options: FanoutOptions) -> Fanout:
-        quota = self._sender.quotas.get(template.api)
-        return Fanout(self._sender.send, template, targets, quota=quota, options=options)
+
+def _template(message: object) -> Template:
+    if not isinstance(message, OutgoingMessage):
+        raise InvalidRequestError(
+            "message", f"must be a GroupMessage or ChatroomMessage, got {type(message).__name__}"
+        )
+    return message.template

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from ._constants import CHATROOM_PUBLISH_PATH, GROUP_PUBLISH_PATH, MAX_GROUPS
 from ._exceptions import InvalidRequestError
@@ -29,7 +29,18 @@ from ._validation import (
     flag_field,
 )
 
-__all__ = ["Api", "PreparedRequest", "Template", "chatroom_template", "group_template"]
+if TYPE_CHECKING:
+    from typing_extensions import Required, Unpack
+
+__all__ = [
+    "Api",
+    "ChatroomFields",
+    "GroupFields",
+    "PreparedRequest",
+    "Template",
+    "chatroom_template",
+    "group_template",
+]
 
 Api = Literal["group", "chatroom"]
 Pairs = list[tuple[str, str | bytes]]
@@ -92,38 +103,74 @@ def _text(field: str, value: object) -> str | None:
     return None if value is None else check_text(field, value)
 
 
+def _known(kind: str, fields: Mapping[str, object], declared: type) -> None:
+    """Refuse a keyword that is not a field of `declared` (a TypedDict), as a signature would,
+    and a missing required one."""
+    unknown = fields.keys() - declared.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"a {kind} message has no field {sorted(unknown)[0]!r}")
+    for name in ("from_user_id", "content"):
+        if name not in fields:
+            raise TypeError(f"a {kind} message needs {name}=")
+
+
 def _present(pairs: Iterable[tuple[str, str | bytes | None]]) -> Pairs:
     return [(key, value) for key, value in pairs if value is not None]
 
 
-def group_template(
-    *,
-    from_user_id: str,
-    content: Content,
-    object_name: str | None = None,
-    to_user_ids: Iterable[str] | None = None,
-    push_content: str | None = None,
-    push_data: str | None = None,
-    include_sender: bool | None = None,
-    persisted: bool | None = None,
-    mentioned: bool | None = None,
-    content_available: bool | None = None,
-    expansion: bool | None = None,
-    extra_content: Mapping[str, str] | None = None,
-    disable_push: bool | None = None,
-    push_ext: PushExt | None = None,
-) -> Template:
-    """Validate and encode a group message; see `RongCloud.publish_group` for the fields."""
+class GroupFields(TypedDict, total=False):
+    """The fields of a group message (`GroupMessage`, `publish_group`, `fanout_group`).
+
+    `from_user_id` and `content` are required. `content`: a typed message (its objectName is
+    implied), a dict (sent as JSON) or str/bytes (sent as is; then `object_name` is required).
+    `to_user_ids` makes it a directed message to those members of exactly one group.
+    `expansion`, `extra_content` (needs expansion), `disable_push` and `push_ext` need exactly
+    one group and no `to_user_ids`. Fields left `None` are not sent (the server's defaults).
+    """
+
+    from_user_id: Required[str]
+    content: Required[Content]
+    object_name: str | None
+    to_user_ids: Iterable[str] | None
+    push_content: str | None
+    push_data: str | None
+    include_sender: bool | None
+    persisted: bool | None
+    mentioned: bool | None
+    content_available: bool | None
+    expansion: bool | None
+    extra_content: Mapping[str, str] | None
+    disable_push: bool | None
+    push_ext: PushExt | None
+
+
+class ChatroomFields(TypedDict, total=False):
+    """The fields of a chatroom message (`ChatroomMessage`, `publish_chatroom`, ...).
+
+    `from_user_id` and `content` are required, `content` as for `GroupFields`.
+    `priority`: 0 default, 1 whitelist, 2 high, 3 low. Fields left `None` are not sent.
+    """
+
+    from_user_id: Required[str]
+    content: Required[Content]
+    object_name: str | None
+    persisted: bool | None
+    include_sender: bool | None
+    priority: int | None
+
+
+def group_template(**fields: Unpack[GroupFields]) -> Template:
+    """Validate and encode a group message (the fields: `GroupFields`)."""
+    _known("group", fields, GroupFields)
+    from_user_id, content = fields["from_user_id"], fields["content"]
+    to_user_ids, mentioned = fields.get("to_user_ids"), fields.get("mentioned")
+    expansion, extra_content = fields.get("expansion"), fields.get("extra_content")
+    disable_push, push_ext = fields.get("disable_push"), fields.get("push_ext")
     check_id("from_user_id", from_user_id)
     users = None if to_user_ids is None else check_ids("to_user_ids", to_user_ids)
     flags = {
-        name: flag_field(name, value)
-        for name, value in (
-            ("include_sender", include_sender),
-            ("persisted", persisted),
-            ("mentioned", mentioned),
-            ("content_available", content_available),
-        )
+        name: flag_field(name, fields.get(name))
+        for name in ("include_sender", "persisted", "mentioned", "content_available")
     }
     booleans = {
         "expansion": boolean_field("expansion", expansion),
@@ -145,7 +192,7 @@ def group_template(
         raise InvalidRequestError(single_only[0], "is not supported with to_user_ids")
     if extra_content is not None and expansion is not True:
         raise InvalidRequestError("extra_content", "needs expansion=True")
-    name, body, value = encode_content(content, object_name)
+    name, body, value = encode_content(content, fields.get("object_name"))
     check_mentions(content, value, bool(mentioned), users)
     head = [("fromUserId", from_user_id)]
     extra = None if extra_content is None else encode_extra_content(extra_content)
@@ -153,8 +200,8 @@ def group_template(
         (
             ("objectName", name),
             ("content", body),
-            ("pushContent", _text("push_content", push_content)),
-            ("pushData", _text("push_data", push_data)),
+            ("pushContent", _text("push_content", fields.get("push_content"))),
+            ("pushData", _text("push_data", fields.get("push_data"))),
             ("isIncludeSender", flags["include_sender"]),
             ("isPersisted", flags["persisted"]),
             ("isMentioned", flags["mentioned"]),
@@ -180,28 +227,22 @@ def group_template(
     )
 
 
-def chatroom_template(
-    *,
-    from_user_id: str,
-    content: Content,
-    object_name: str | None = None,
-    persisted: bool | None = None,
-    include_sender: bool | None = None,
-    priority: int | None = None,
-) -> Template:
-    """Validate and encode a chatroom message; see `RongCloud.publish_chatroom`."""
+def chatroom_template(**fields: Unpack[ChatroomFields]) -> Template:
+    """Validate and encode a chatroom message (the fields: `ChatroomFields`)."""
+    _known("chatroom", fields, ChatroomFields)
+    from_user_id, priority = fields["from_user_id"], fields.get("priority")
     check_id("from_user_id", from_user_id)
     if priority is not None and (
         isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 3
     ):
         raise InvalidRequestError("priority", f"must be 0, 1, 2 or 3, got {priority!r}")
-    name, body, _ = encode_content(content, object_name)
+    name, body, _ = encode_content(fields["content"], fields.get("object_name"))
     tail = _present(
         (
             ("objectName", name),
             ("content", body),
-            ("isPersisted", flag_field("persisted", persisted)),
-            ("isIncludeSender", flag_field("include_sender", include_sender)),
+            ("isPersisted", flag_field("persisted", fields.get("persisted"))),
+            ("isIncludeSender", flag_field("include_sender", fields.get("include_sender"))),
             ("priority", None if priority is None else str(priority)),
         )
     )

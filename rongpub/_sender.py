@@ -17,9 +17,11 @@ from ._exceptions import (
     DeliveryUnknownError,
     InvalidRequestError,
     RateLimitedError,
+    RongCloudError,
 )
 from ._limit.leaving import Announced
 from ._limit.protocol import Departure, Limiter, Quota
+from ._observe.telemetry import SendRecord, Telemetry
 from ._request import Api, PreparedRequest
 from ._response import PublishResult, decode
 from ._signing import Credentials
@@ -43,6 +45,7 @@ class Sender:
         retry: RetryPolicy,
         limiter: Limiter | None,
         quotas: dict[Api, Quota],
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._credentials = credentials
         self._hosts = hosts
@@ -52,6 +55,7 @@ class Sender:
         self.limiter = limiter
         self.quotas = quotas
         self._traced = {url: traces_writes(http, url) for url in hosts.urls}
+        self.telemetry = telemetry or Telemetry()
 
     async def send(
         self, request: PreparedRequest, *, on_leaving: Callable[[], Awaitable[None]] | None = None
@@ -62,6 +66,21 @@ class Sender:
         quota and connection waits): the fan-out journals the request then, not while it
         is still queued; an error it raises ends the attempt unsent.
         """
+        record = self.telemetry.send(request, self._hosts.current)
+        try:
+            result = await self._send(request, on_leaving, record)
+        except BaseException as exc:
+            record.failed(exc)
+            raise
+        record.sent(result)
+        return result
+
+    async def _send(
+        self,
+        request: PreparedRequest,
+        on_leaving: Callable[[], Awaitable[None]] | None,
+        record: SendRecord,
+    ) -> PublishResult:
         quota = self.quotas.get(request.api)
         if quota is not None and request.cost > quota.limit:
             raise InvalidRequestError(
@@ -73,8 +92,9 @@ class Sender:
         while True:
             url = self._hosts.current
             try:
-                return await self._attempt(request, url, quota, on_leaving)
+                return await self._attempt(request, url, quota, on_leaving, record)
             except ConnectionFailedError as exc:
+                record.attempt_failed(url, exc)
                 self._hosts.connection_failed(url)
                 unreachable.add(url)
                 if len(unreachable) == len(self._hosts):
@@ -82,15 +102,21 @@ class Sender:
                         f"no host could be reached ({', '.join(self._hosts.urls)})",
                         request_id=request.request_id,
                     ) from exc
-            except DeliveryUnknownError:
+                _moved(record, url, self._hosts.current, exc)
+            except DeliveryUnknownError as exc:
+                record.attempt_failed(url, exc)
                 self._hosts.delivery_unknown(url)
                 unknown += 1
                 if unknown > self._retry.unknown:
                     raise
+                record.retrying(exc, unknown, self._retry.unknown)
+                _moved(record, url, self._hosts.current, exc)
             except RateLimitedError as exc:
+                record.attempt_failed(url, exc)
                 rate_limited += 1
                 if rate_limited > self._retry.rate_limited:
                     raise
+                record.retrying(exc, rate_limited, self._retry.rate_limited)
                 await self._wait_out(quota, exc.retry_after)
 
     async def _attempt(
@@ -99,10 +125,13 @@ class Sender:
         url: str,
         quota: Quota | None,
         on_leaving: Callable[[], Awaitable[None]] | None,
+        record: SendRecord,
     ) -> PublishResult:
         departure: Departure | None = None
         if quota is not None and self.limiter is not None:
+            since = record.now()
             departure = await self.limiter.acquire(quota, request.cost)
+            record.quota_waited(since)
         if on_leaving is not None:  # told as the bytes are about to go out
             departure = Announced(departure, on_leaving)
         # Signed inside `post` (after the wait, so the timestamp is fresh however long the
@@ -133,3 +162,9 @@ class Sender:
             await self.limiter.pause(quota, retry_after)
         else:
             await anyio.sleep(1.0 if retry_after is None else retry_after)
+
+
+def _moved(record: SendRecord, url: str, current: str, exc: RongCloudError) -> None:
+    """Tell `record` when the call's next attempt goes to another host."""
+    if current != url:
+        record.failover(url, current, exc)

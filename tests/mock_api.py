@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -36,6 +37,7 @@ class MockAPI:
         rate_limits: RateLimits | None = None,
         limiter: Limiter | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008
+        **options: Any,
     ) -> RongCloud:
         http = httpx.AsyncClient(transport=httpx.MockTransport(self))
         return RongCloud(
@@ -46,6 +48,7 @@ class MockAPI:
             limiter=limiter,
             retry=retry,
             http_client=http,
+            **options,
         )
 
     def form(self, index: int = -1) -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ from .._config import RateLimits
 from .._exceptions import InvalidRequestError, JournalInUseError, JournalLostError
 from .._fanout.engine import Fanout
 from .._fanout.report import FanoutAborted, FanoutReport
+from .._observe.telemetry import Tally
 from .._redis.journal import RedisJournal
 from .progress import describe, open_display
 
@@ -104,7 +105,19 @@ async def _main(args: argparse.Namespace) -> int:
             finally:
                 if isinstance(journal, RedisJournal):
                     await journal.aclose()
-        return _conclude(fanout.report, interrupted)  # before closing: no report is lost
+        code = _conclude(fanout.report, interrupted)  # before closing: no report is lost
+        _tell_waits(rc._sender.telemetry.tally)
+        return code
+
+
+def _tell_waits(tally: Tally) -> None:
+    """The client's side of the quota: how long requests waited for it, how many 429s."""
+    mean = tally.quota_wait / tally.quota_waits if tally.quota_waits else 0.0
+    print(
+        f"quota wait: {mean:.2f} s per request on average ({tally.quota_wait:.1f} s in all); "
+        f"429 answers: {tally.rate_limited}; retries: {tally.retries}; "
+        f"failovers: {tally.failovers}"
+    )
 
 
 def _journal(args: argparse.Namespace) -> str | RedisJournal | None:

@@ -22,6 +22,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .._exceptions import InvalidRequestError
 from .._limit.protocol import Quota
+from .._observe.fanout import FanoutRecord
+from .._observe.telemetry import Telemetry
 from .._request import Template
 from .concurrency import Concurrency
 from .delivery import Delivery, Send
@@ -60,6 +62,7 @@ class Fanout:
     _delivery: Delivery
     _slots: anyio.CapacityLimiter
     _intake_scope: anyio.CancelScope
+    _record: FanoutRecord
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class Fanout:
         *,
         quota: Quota | None,
         options: FanoutOptions,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if options.pack_size < 1:
             raise InvalidRequestError("pack_size", "must be at least 1")
@@ -76,6 +80,7 @@ class Fanout:
             raise InvalidRequestError("concurrency", "must be at least 1")
         self._send, self._template, self._targets = send, template, targets
         self._options = options
+        self._telemetry = telemetry or Telemetry()
         total = options.total if options.total is not None else _length(targets)
         self._journal = journal_for(options.journal)
         description = None if self._journal is None else self._journal.description
@@ -106,6 +111,16 @@ class Fanout:
         if self._started:
             raise RuntimeError("a fan-out runs once; create a new one to run again")
         self._started = True
+        self._record = FanoutRecord(self._telemetry, self.report, self._options.on_progress)
+        try:
+            report = await self._run_once()
+        except BaseException as exc:
+            self._record.finished(exc)
+            raise
+        self._record.finished(None)
+        return report
+
+    async def _run_once(self) -> FanoutReport:
         await self._open()
         try:
             await self._run()
@@ -127,7 +142,10 @@ class Fanout:
             api, message = self._template.api, fingerprint(self._template)
             settled = await journal.open(api, message, resend_unknown=options.resend_unknown)
         self._ledger = ledger = Ledger(
-            self.report, keep=options.keep_results, journal=journal, on_progress=options.on_progress
+            self.report,
+            keep=options.keep_results,
+            journal=journal,
+            on_progress=self._record.progress,
         )
         self._intake = Intake(
             self._targets,

@@ -111,6 +111,7 @@ class Outage:
                 _logger.warning("%s; the rate limiter fails closed until Redis answers", exc)
             raise exc
         if first:
+            _logger.warning("%s; falling back to %s", exc, type(self.fallback).__name__)
             warnings.warn(
                 f"{exc}; rate limiting falls back to {type(self.fallback).__name__} in this "
                 "process: every process now keeps the quota alone, so together they may "

@@ -48,6 +48,7 @@ def test_every_group_of_the_file_is_sent_and_journaled(
     out = capsys.readouterr()
     assert "group fan-out done: 50 sent, 0 failed, 0 unknown" in out.out
     assert f"journal: {journal}" in out.out
+    assert "429 answers: 0; retries: 0; failovers: 0" in out.out
     assert "group: 50 sent" in out.err  # the final progress line
     assert _fanout(server, "group", targets, "--journal", str(journal)) == 0  # all skipped
     assert len(server.emulator.records) == 50
