@@ -79,6 +79,11 @@ class EmulatorProcess:
         params = {"requests": str(requests), "seconds": str(seconds)}
         self._http.post("/rate-limit", params=params).raise_for_status()
 
+    def set_broadcast_enabled(self, enabled: bool) -> None:
+        """Switch the app's chatroom broadcast service (off: broadcasts get 1009)."""
+        params = {"enabled": "true" if enabled else "false"}
+        self._http.put("/broadcast", params=params).raise_for_status()
+
     def reset(self) -> None:
         """Forget records, arrivals, quota usage and forced bursts."""
         self._http.post("/reset").raise_for_status()
