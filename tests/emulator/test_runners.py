@@ -75,6 +75,17 @@ def test_subprocess_faults_and_bursts_switch_over_http(child: EmulatorProcess) -
     assert child.stats()["chatroom"].injected_rate_limited == 1
 
 
+def test_subprocess_switches_the_broadcast_service_over_http(child: EmulatorProcess) -> None:
+    child.reset()
+    form = {"fromUserId": "s", "objectName": "RC:TxtMsg", "content": '{"content":"hi"}'}
+    child.set_broadcast_enabled(False)
+    assert _publish(child, "/message/chatroom/broadcast.json", form).json()["code"] == 1009
+    child.set_broadcast_enabled(True)
+    child.reset()  # forgets the quota the refused broadcast took (one a second)
+    assert _publish(child, "/message/chatroom/broadcast.json", form).status_code == 200
+    assert [r.api for r in child.messages(api="broadcast")] == ["broadcast"]
+
+
 def test_subprocess_stops_on_close() -> None:
     process = start_in_subprocess(faults=Faults(latency=(0.0, 0.01)))
     assert "pid=" in repr(process)
