@@ -79,7 +79,13 @@ class Fanout:
         total = options.total if options.total is not None else _length(targets)
         journal = None if options.journal is None else os.fspath(options.journal)
         limit = None if quota is None else quota.limit
-        self.report = FanoutReport(api=template.api, quota=limit, total=total, journal=journal)
+        self.report = FanoutReport(
+            api=template.api,
+            quota=limit,
+            window=1.0 if quota is None else quota.window,
+            total=total,
+            journal=journal,
+        )
         largest = min(options.pack_size, template.max_targets or options.pack_size)
         self._cycle = pack_cycle(largest, limit)
         self._concurrency = Concurrency(

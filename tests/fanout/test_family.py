@@ -30,6 +30,8 @@ async def test_a_private_fanout_sends_6000_in_the_first_minute_then_the_rest() -
     async with emulator_client(emulator, rate_limits=RateLimits()) as rc:
         report = await rc.fanout_private(ids("u", 6500), keep_results="none", **MESSAGE)
     assert (report.sent, report.failed, report.unknown) == (6500, 0, 0)
+    assert "of 6000/60 s" in report.summary()
+    assert report.quota_use is not None and report.quota_use > 0.5  # 6,500 of 12,000 at most
     arrivals = emulator.arrivals
     assert [a.targets for a in arrivals] == [1000] * 6 + [500]  # 7 requests for 6,500
     assert {a.outcome for a in arrivals} == {"accepted"}  # no 429, nothing lost
