@@ -42,7 +42,8 @@ def emulator_client(emulator: Emulator, **options: Any) -> RongCloud:
 
 def lifted_emulator(**options: Any) -> Emulator:
     """An emulator whose quotas are far above what a test sends (faults are under test)."""
-    return Emulator(group_limit=100_000, chatroom_limit=100_000, **options)
+    limits = {f"{api}_limit": 100_000 for api in ("group", "chatroom", "private", "system")}
+    return Emulator(**limits, broadcast_limit=100_000, **options)
 
 
 def ids(prefix: str, count: int) -> list[str]:
