@@ -7,6 +7,7 @@ accepts the request. Never another exception, never a request the server refuses
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -14,7 +15,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from rongpub import APIError, InvalidRequestError, MentionedInfo, PushExt, TextMessage
+from rongpub import (
+    APIError,
+    InvalidRequestError,
+    MentionedInfo,
+    PublishResult,
+    PushExt,
+    TextMessage,
+)
 from rongpub._constants import BUILTIN_OBJECT_NAMES, MAX_CONTENT_BYTES
 
 from .fanout.helpers import emulator_client, lifted_emulator
@@ -201,13 +209,14 @@ broadcast_calls = st.tuples(st.fixed_dictionaries(_core), _optional(include_send
 async def _check(api: str, kwargs: dict[str, Any]) -> None:
     emulator = lifted_emulator(strict=True)
     async with emulator_client(emulator) as rc:
-        publish = {
+        calls: dict[str, Callable[..., Awaitable[PublishResult]]] = {
             "group": rc.publish_group,
             "chatroom": rc.publish_chatroom,
             "private": rc.publish_private,
             "system": rc.publish_system,
             "broadcast": rc.broadcast_chatroom,
-        }[api]
+        }
+        publish = calls[api]
         try:
             result = await publish(**kwargs)
         except (InvalidRequestError, TypeError):
