@@ -87,8 +87,14 @@ def test_subprocess_switches_the_broadcast_service_over_http(child: EmulatorProc
 
 
 def test_subprocess_stops_on_close() -> None:
-    process = start_in_subprocess(faults=Faults(latency=(0.0, 0.01)))
+    process = start_in_subprocess(
+        faults=Faults(latency=(0.0, 0.01)), broadcast_enabled=False, system_limit=1
+    )
     assert "pid=" in repr(process)
+    form = {"fromUserId": "s", "objectName": "RC:TxtMsg", "content": '{"content":"hi"}'}
+    assert _publish(process, "/message/chatroom/broadcast.json", form).json()["code"] == 1009
+    two = {**form, "toUserId": ["u1", "u2"]}
+    assert _publish(process, "/message/system/publish.json", two).status_code == 429
     process.close()
     assert process.process.returncode == 0
 
