@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._config import RateLimits, RetryPolicy
-from ._constants import APP_KEY_ENV, APP_SECRET_ENV, DEFAULT_TIMEOUT, REGIONS
+from ._constants import APP_KEY_ENV, APP_SECRET_ENV, DEFAULT_TIMEOUT, PRIVATE_WINDOW, REGIONS
 from ._exceptions import (
     InvalidRequestError,
 )
+from ._family.calls import FamilyCalls
 from ._fanout.engine import Fanout
 from ._fanout.intake import Targets
 from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
@@ -65,7 +66,7 @@ def _base_urls(region: str, base_urls: Sequence[str] | None) -> Sequence[str]:
     return REGIONS[region]
 
 
-class RongCloud:
+class RongCloud(FamilyCalls):
     """An async client for RongCloud's publish API, shared by any number of tasks.
 
     `app_key` / `app_secret` default to `RONGCLOUD_APP_KEY` / `RONGCLOUD_APP_SECRET`.
@@ -130,6 +131,9 @@ class RongCloud:
         return {
             "group": Quota(scope, "group", limits.group, limits.margin),
             "chatroom": Quota(scope, "chatroom", limits.chatroom, limits.margin),
+            "private": Quota(scope, "private", limits.private, limits.margin, PRIVATE_WINDOW),
+            "system": Quota(scope, "system", limits.system, limits.margin),
+            "broadcast": Quota(scope, "broadcast", limits.broadcast, limits.margin),
         }
 
     def __repr__(self) -> str:

@@ -42,13 +42,14 @@ __all__ = [
     "group_template",
 ]
 
-Api = Literal["group", "chatroom"]
+Api = Literal["group", "chatroom", "private", "system", "broadcast"]
 Pairs = list[tuple[str, str | bytes]]
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
-    """One publish request, ready to sign and send; `cost` is its number of targets."""
+    """One publish request, ready to sign and send; `cost` is its number of targets (1 for a
+    request without targets: a broadcast counts per request)."""
 
     api: Api
     path: str
@@ -58,7 +59,7 @@ class PreparedRequest:
 
     @property
     def cost(self) -> int:
-        return len(self.targets)
+        return len(self.targets) or 1
 
 
 @dataclass(frozen=True, slots=True)
