@@ -245,6 +245,8 @@ class RongCloud(FamilyCalls):
 def _template(message: object) -> Template:
     if not isinstance(message, OutgoingMessage):
         raise InvalidRequestError(
-            "message", f"must be a GroupMessage or ChatroomMessage, got {type(message).__name__}"
+            "message",
+            "must be a GroupMessage, ChatroomMessage, PrivateMessage or SystemMessage, "
+            f"got {type(message).__name__}",
         )
     return message.template

@@ -1,15 +1,16 @@
 """Step 1 of the data path for private, system and chatroom-broadcast messages.
 
-The same contract as `rongpub._request`: every form field of the endpoint's document is a
-keyword, `None` is not sent, and everything is validated before anything leaves. Private and
-system messages are `Template`s over `toUserId` (at most 1,000 / 100 a request); a broadcast
-has no targets, so it is one `PreparedRequest` costing one unit of its quota.
-Field lists and their sources: docs/reference/private.md, system.md, broadcast.md.
+The same contract as `rongpub._request`: the fields are declared once, in `PrivateFields`,
+`SystemFields` and `BroadcastFields`; `None` is not sent, and everything is validated before
+anything leaves. Private and system messages are `Template`s over `toUserId` (at most 1,000 /
+100 a request); a broadcast has no targets, so it is one `PreparedRequest` costing one unit of
+its quota. Field lists and their sources: docs/reference/private.md, system.md, broadcast.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypedDict
 
 from .._constants import (
     BROADCAST_PATH,
@@ -22,29 +23,86 @@ from .._constants import (
 from .._exceptions import InvalidRequestError
 from .._form import encode_form
 from .._push import PushExt
-from .._request import PreparedRequest, Template, request_id
+from .._request import (
+    PreparedRequest,
+    Template,
+    check_fields,
+    optional_text,
+    present,
+    request_id,
+)
 from .._validation import (
     Content,
     boolean_field,
     check_id,
-    check_text,
     encode_content,
     encode_extra_content,
     encode_push_ext,
     flag_field,
 )
 
-__all__ = ["broadcast_request", "private_template", "system_template"]
+if TYPE_CHECKING:
+    from typing_extensions import Required, Unpack
 
-Pairs = list[tuple[str, str | bytes]]
+__all__ = [
+    "BroadcastFields",
+    "PrivateFields",
+    "SystemFields",
+    "broadcast_request",
+    "private_template",
+    "system_template",
+]
 
 
-def _text(field: str, value: object) -> str | None:
-    return None if value is None else check_text(field, value)
+class PrivateFields(TypedDict, total=False):
+    """The fields of a private message (`PrivateMessage`, `publish_private`, ...).
+
+    `from_user_id` and `content` are required, `content` as for `GroupFields`. `badge` (form
+    field `count`): the iOS badge, -1 to leave it, 0-9999 to set it; exactly one user.
+    `verify_blacklist`: skip users who blacklisted the sender. `extra_content` needs
+    `expansion=True`. Fields left `None` are not sent.
+    """
+
+    from_user_id: Required[str]
+    content: Required[Content]
+    object_name: str | None
+    push_content: str | None
+    push_data: str | None
+    badge: int | None
+    verify_blacklist: bool | None
+    persisted: bool | None
+    include_sender: bool | None
+    content_available: bool | None
+    expansion: bool | None
+    extra_content: Mapping[str, str] | None
+    disable_push: bool | None
+    push_ext: PushExt | None
 
 
-def _present(pairs: Iterable[tuple[str, str | bytes | None]]) -> Pairs:
-    return [(key, value) for key, value in pairs if value is not None]
+class SystemFields(TypedDict, total=False):
+    """The fields of a system message (`SystemMessage`, `publish_system`, ...): users see it
+    in a SYSTEM conversation with `from_user_id` and cannot reply. `counted`: count it as
+    unread (`isCounted`). Other fields as `PrivateFields`."""
+
+    from_user_id: Required[str]
+    content: Required[Content]
+    object_name: str | None
+    push_content: str | None
+    push_data: str | None
+    persisted: bool | None
+    counted: bool | None
+    content_available: bool | None
+    disable_push: bool | None
+    push_ext: PushExt | None
+
+
+class BroadcastFields(TypedDict, total=False):
+    """The fields of a broadcast to every chatroom of the app (`broadcast_chatroom`)."""
+
+    from_user_id: Required[str]
+    content: Required[Content]
+    object_name: str | None
+    include_sender: bool | None
 
 
 def _badge(value: object) -> str | None:
@@ -68,42 +126,28 @@ def _push_ext(push_ext: PushExt | None) -> bytes | None:
     return None if push_ext is None else encode_push_ext(push_ext)
 
 
-def private_template(
-    *,
-    from_user_id: str,
-    content: Content,
-    object_name: str | None = None,
-    push_content: str | None = None,
-    push_data: str | None = None,
-    badge: int | None = None,
-    verify_blacklist: bool | None = None,
-    persisted: bool | None = None,
-    include_sender: bool | None = None,
-    content_available: bool | None = None,
-    expansion: bool | None = None,
-    extra_content: Mapping[str, str] | None = None,
-    disable_push: bool | None = None,
-    push_ext: PushExt | None = None,
-) -> Template:
-    """Validate and encode a private message; see `RongCloud.publish_private` for the fields."""
+def private_template(**fields: Unpack[PrivateFields]) -> Template:
+    """Validate and encode a private message (the fields: `PrivateFields`)."""
+    check_fields("private", fields, PrivateFields)
+    from_user_id = fields["from_user_id"]
     check_id("from_user_id", from_user_id)
-    count = _badge(badge)
-    name, body, _ = encode_content(content, object_name)
-    tail = _present(
+    count = _badge(fields.get("badge"))
+    name, body, _ = encode_content(fields["content"], fields.get("object_name"))
+    tail = present(
         (
             ("objectName", name),
             ("content", body),
-            ("pushContent", _text("push_content", push_content)),
-            ("pushData", _text("push_data", push_data)),
+            ("pushContent", optional_text("push_content", fields.get("push_content"))),
+            ("pushData", optional_text("push_data", fields.get("push_data"))),
             ("count", count),
-            ("verifyBlacklist", flag_field("verify_blacklist", verify_blacklist)),
-            ("isPersisted", flag_field("persisted", persisted)),
-            ("isIncludeSender", flag_field("include_sender", include_sender)),
-            ("contentAvailable", flag_field("content_available", content_available)),
-            ("expansion", boolean_field("expansion", expansion)),
-            ("extraContent", _extra(extra_content, expansion)),
-            ("disablePush", boolean_field("disable_push", disable_push)),
-            ("pushExt", _push_ext(push_ext)),
+            ("verifyBlacklist", flag_field("verify_blacklist", fields.get("verify_blacklist"))),
+            ("isPersisted", flag_field("persisted", fields.get("persisted"))),
+            ("isIncludeSender", flag_field("include_sender", fields.get("include_sender"))),
+            ("contentAvailable", flag_field("content_available", fields.get("content_available"))),
+            ("expansion", boolean_field("expansion", fields.get("expansion"))),
+            ("extraContent", _extra(fields.get("extra_content"), fields.get("expansion"))),
+            ("disablePush", boolean_field("disable_push", fields.get("disable_push"))),
+            ("pushExt", _push_ext(fields.get("push_ext"))),
         )
     )
     # The document: count "only takes effect when toUserId is one user id".
@@ -120,33 +164,23 @@ def private_template(
     )
 
 
-def system_template(
-    *,
-    from_user_id: str,
-    content: Content,
-    object_name: str | None = None,
-    push_content: str | None = None,
-    push_data: str | None = None,
-    persisted: bool | None = None,
-    counted: bool | None = None,
-    content_available: bool | None = None,
-    disable_push: bool | None = None,
-    push_ext: PushExt | None = None,
-) -> Template:
-    """Validate and encode a system message; see `RongCloud.publish_system` for the fields."""
+def system_template(**fields: Unpack[SystemFields]) -> Template:
+    """Validate and encode a system message (the fields: `SystemFields`)."""
+    check_fields("system", fields, SystemFields)
+    from_user_id = fields["from_user_id"]
     check_id("from_user_id", from_user_id)
-    name, body, _ = encode_content(content, object_name)
-    tail = _present(
+    name, body, _ = encode_content(fields["content"], fields.get("object_name"))
+    tail = present(
         (
             ("objectName", name),
             ("content", body),
-            ("pushContent", _text("push_content", push_content)),
-            ("pushData", _text("push_data", push_data)),
-            ("isPersisted", flag_field("persisted", persisted)),
-            ("isCounted", flag_field("counted", counted)),
-            ("contentAvailable", flag_field("content_available", content_available)),
-            ("disablePush", boolean_field("disable_push", disable_push)),
-            ("pushExt", _push_ext(push_ext)),
+            ("pushContent", optional_text("push_content", fields.get("push_content"))),
+            ("pushData", optional_text("push_data", fields.get("push_data"))),
+            ("isPersisted", flag_field("persisted", fields.get("persisted"))),
+            ("isCounted", flag_field("counted", fields.get("counted"))),
+            ("contentAvailable", flag_field("content_available", fields.get("content_available"))),
+            ("disablePush", boolean_field("disable_push", fields.get("disable_push"))),
+            ("pushExt", _push_ext(fields.get("push_ext"))),
         )
     )
     return Template(
@@ -160,23 +194,19 @@ def system_template(
     )
 
 
-def broadcast_request(
-    *,
-    from_user_id: str,
-    content: Content,
-    object_name: str | None = None,
-    include_sender: bool | None = None,
-) -> PreparedRequest:
+def broadcast_request(**fields: Unpack[BroadcastFields]) -> PreparedRequest:
     """Validate and encode a broadcast to every chatroom of the app; see
     `RongCloud.broadcast_chatroom`. No targets: it costs one unit of the broadcast quota."""
+    check_fields("broadcast", fields, BroadcastFields)
+    from_user_id = fields["from_user_id"]
     check_id("from_user_id", from_user_id)
-    name, body, _ = encode_content(content, object_name)
-    pairs = _present(
+    name, body, _ = encode_content(fields["content"], fields.get("object_name"))
+    pairs = present(
         (
             ("fromUserId", from_user_id),
             ("objectName", name),
             ("content", body),
-            ("isIncludeSender", flag_field("include_sender", include_sender)),
+            ("isIncludeSender", flag_field("include_sender", fields.get("include_sender"))),
         )
     )
     return PreparedRequest("broadcast", BROADCAST_PATH, (), encode_form(pairs), request_id())
