@@ -16,6 +16,7 @@ from ._exceptions import (
     RejectedError,
     RongCloudError,
 )
+from ._family.request import BroadcastFields, PrivateFields, SystemFields
 from ._fanout.engine import Fanout
 from ._fanout.outcomes import TargetOutcome
 from ._fanout.report import FanoutAborted, FanoutReport
@@ -37,7 +38,7 @@ from ._messages import (
     UserInfo,
     VoiceMessage,
 )
-from ._outgoing import ChatroomMessage, GroupMessage, OutgoingMessage
+from ._outgoing import ChatroomMessage, GroupMessage, OutgoingMessage, PrivateMessage, SystemMessage
 from ._push import (
     APNsPush,
     FCMPush,
@@ -58,6 +59,7 @@ __all__ = [
     "APIError",
     "APNsPush",
     "AuthenticationError",
+    "BroadcastFields",
     "ChatroomFields",
     "ChatroomMessage",
     "CommandMessage",
@@ -88,6 +90,8 @@ __all__ = [
     "OHOSPush",
     "OppoPush",
     "OutgoingMessage",
+    "PrivateFields",
+    "PrivateMessage",
     "PublishResult",
     "PushExt",
     "Quota",
@@ -101,6 +105,8 @@ __all__ = [
     "RongCloudError",
     "SightMessage",
     "SlidingWindowLimiter",
+    "SystemFields",
+    "SystemMessage",
     "TargetOutcome",
     "TextMessage",
     "UserInfo",

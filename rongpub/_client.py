@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 from ._config import RateLimits, RetryPolicy
-from ._constants import APP_KEY_ENV, APP_SECRET_ENV, DEFAULT_TIMEOUT, REGIONS
+from ._constants import APP_KEY_ENV, APP_SECRET_ENV, DEFAULT_TIMEOUT, PRIVATE_WINDOW, REGIONS
 from ._exceptions import (
     InvalidRequestError,
 )
+from ._family.calls import FamilyCalls
 from ._fanout.engine import Fanout
 from ._fanout.intake import Targets
 from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutOptions
@@ -76,7 +77,7 @@ class Default(enum.Enum):
 DEFAULT: Final = Default.DEFAULT
 
 
-class RongCloud:
+class RongCloud(FamilyCalls):
     """An async client for RongCloud's publish API, shared by any number of tasks.
 
     `app_key` / `app_secret` default to `RONGCLOUD_APP_KEY` / `RONGCLOUD_APP_SECRET`.
@@ -142,13 +143,13 @@ class RongCloud:
         if limits is None:
             return {}
         scope = self._credentials.app_key
+        share, margin = limits.bulk_share, limits.margin
         return {
-            "group": Quota(
-                scope, "group", limits.group, limits.margin, bulk_share=limits.bulk_share
-            ),
-            "chatroom": Quota(
-                scope, "chatroom", limits.chatroom, limits.margin, bulk_share=limits.bulk_share
-            ),
+            "group": Quota(scope, "group", limits.group, margin, bulk_share=share),
+            "chatroom": Quota(scope, "chatroom", limits.chatroom, margin, bulk_share=share),
+            "private": Quota(scope, "private", limits.private, margin, PRIVATE_WINDOW, share),
+            "system": Quota(scope, "system", limits.system, margin, bulk_share=share),
+            "broadcast": Quota(scope, "broadcast", limits.broadcast, margin, bulk_share=share),
         }
 
     def __repr__(self) -> str:
@@ -299,6 +300,8 @@ class RongCloud:
 def _template(message: object) -> Template:
     if not isinstance(message, OutgoingMessage):
         raise InvalidRequestError(
-            "message", f"must be a GroupMessage or ChatroomMessage, got {type(message).__name__}"
+            "message",
+            "must be a GroupMessage, ChatroomMessage, PrivateMessage or SystemMessage, "
+            f"got {type(message).__name__}",
         )
     return message.template

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._constants import (
+    BROADCAST_RATE_LIMIT,
     CHATROOM_RATE_LIMIT,
     DEFAULT_BULK_SHARE,
     DEFAULT_RATE_LIMITED_RETRIES,
     DEFAULT_WINDOW_MARGIN,
     GROUP_RATE_LIMIT,
     MAX_RETRY_AFTER,
+    PRIVATE_RATE_LIMIT,
+    SYSTEM_RATE_LIMIT,
 )
 from ._exceptions import InvalidRequestError
 
@@ -19,11 +22,14 @@ __all__ = ["RateLimits", "RetryPolicy"]
 
 @dataclass(frozen=True, kw_only=True)
 class RateLimits:
-    """Per-app quotas the client keeps to, in targets per second.
+    """Per-app quotas the client keeps to, in targets per window (1 s unless stated).
 
     `group`: group-publish targets per second (a send to 3 groups counts 3).
     `chatroom`: chatroom-publish targets per second.
-    `margin`: seconds added to the 1 s window for jitter on the way to the server.
+    `private`: private-message recipients per 60 s (the documents: "per minute").
+    `system`: system-message recipients per second.
+    `broadcast`: chatroom-broadcast requests per second.
+    `margin`: seconds added to each window for jitter on the way to the server.
     `bulk_share`: the least share of each quota kept for "bulk" sends (fan-outs) while
     "interactive" ones (publish calls) also wait; default 0.1, so a flood of interactive
     sends slows a fan-out to a tenth of the quota but never stops it (0 turns that off).
@@ -31,13 +37,16 @@ class RateLimits:
 
     group: int = GROUP_RATE_LIMIT
     chatroom: int = CHATROOM_RATE_LIMIT
+    private: int = PRIVATE_RATE_LIMIT
+    system: int = SYSTEM_RATE_LIMIT
+    broadcast: int = BROADCAST_RATE_LIMIT
     margin: float = DEFAULT_WINDOW_MARGIN
     bulk_share: float = DEFAULT_BULK_SHARE
 
     def __post_init__(self) -> None:
-        for name in ("group", "chatroom"):
+        for name in ("group", "chatroom", "private", "system", "broadcast"):
             if getattr(self, name) < 1:
-                raise InvalidRequestError(f"rate_limits.{name}", "must be at least 1 per second")
+                raise InvalidRequestError(f"rate_limits.{name}", "must be at least 1 per window")
         if not 0 <= self.margin < 1:
             raise InvalidRequestError("rate_limits.margin", "must be in [0, 1) seconds")
         if not 0 <= self.bulk_share <= 1:

@@ -15,6 +15,9 @@ REGIONS: Final[dict[str, tuple[str, str]]] = {
 
 GROUP_PUBLISH_PATH: Final = "/message/group/publish.json"
 CHATROOM_PUBLISH_PATH: Final = "/message/chatroom/publish.json"
+PRIVATE_PUBLISH_PATH: Final = "/message/private/publish.json"
+SYSTEM_PUBLISH_PATH: Final = "/message/system/publish.json"
+BROADCAST_PATH: Final = "/message/chatroom/broadcast.json"
 
 #: Seconds; the docs recommend switching hosts after a 5 s timeout.
 DEFAULT_TIMEOUT: Final = 5.0
@@ -24,12 +27,23 @@ FAILOVER_COOLDOWN: Final = 30.0
 #: Messages per second per app key (docs: platform-chat-api/limits).
 GROUP_RATE_LIMIT: Final = 20
 CHATROOM_RATE_LIMIT: Final = 100
+#: Private messages per PRIVATE_WINDOW seconds (docs: message/send-private, "per minute"),
+#: system messages per second (system/send-private), chatroom broadcasts per second.
+PRIVATE_RATE_LIMIT: Final = 6000
+PRIVATE_WINDOW: Final = 60.0
+SYSTEM_RATE_LIMIT: Final = 100
+BROADCAST_RATE_LIMIT: Final = 1
 #: Seconds added to the 1 s window to absorb jitter between the client and the server.
 DEFAULT_WINDOW_MARGIN: Final = 0.01
 #: Least share of a quota kept for bulk sends (fan-outs) while interactive ones also wait.
 DEFAULT_BULK_SHARE: Final = 0.1
 
 MAX_GROUPS: Final = 3
+#: toUserId values per request: private at most 1,000, system at most 100.
+MAX_PRIVATE_USERS: Final = 1000
+MAX_SYSTEM_USERS: Final = 100
+#: The private `count` field (iOS badge): -1 leaves the badge, else 0..9999.
+MAX_BADGE: Final = 9999
 MAX_CONTENT_BYTES: Final = 128 * 1024
 MAX_OBJECT_NAME: Final = 32
 MAX_EXTRA_KEY: Final = 32

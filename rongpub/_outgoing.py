@@ -1,6 +1,8 @@
-"""Messages as values: `GroupMessage` and `ChatroomMessage`, validated once at construction.
+"""Messages as values: `GroupMessage`, `ChatroomMessage`, `PrivateMessage` and `SystemMessage`,
+validated once at construction.
 
-The fields are declared once, in `GroupFields` / `ChatroomFields` (`_request`): the value's
+The fields are declared once, in `GroupFields` / `ChatroomFields` (`_request`) and
+`PrivateFields` / `SystemFields` (`_family.request`): the value's
 constructor and the `publish_group`-style keyword wrappers take them as `**fields`. Unlike
 the typed *content* classes (`TextMessage`, ... in `_messages`), these are whole outgoing
 messages: sender, content and send options, without the targets (`rc.publish(message, to=...)`).
@@ -11,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from ._fanout.options import FANOUT_CHATROOM_PACK, FANOUT_GROUP_PACK, FanoutKwargs
+from ._family.request import PrivateFields, SystemFields, private_template, system_template
+from ._fanout.options import (
+    FANOUT_CHATROOM_PACK,
+    FANOUT_GROUP_PACK,
+    FANOUT_PRIVATE_PACK,
+    FANOUT_SYSTEM_PACK,
+    FanoutKwargs,
+)
 from ._request import ChatroomFields, GroupFields, Template, chatroom_template, group_template
 
 if TYPE_CHECKING:
@@ -23,10 +32,14 @@ __all__ = [
     "GroupFanoutKwargs",
     "GroupMessage",
     "OutgoingMessage",
+    "PrivateFanoutKwargs",
+    "PrivateMessage",
+    "SystemFanoutKwargs",
+    "SystemMessage",
     "split_fanout_kwargs",
 ]
 
-F = TypeVar("F", GroupFields, ChatroomFields)
+F = TypeVar("F", GroupFields, ChatroomFields, PrivateFields, SystemFields)
 
 
 class OutgoingMessage(Generic[F]):
@@ -108,6 +121,30 @@ class ChatroomMessage(OutgoingMessage[ChatroomFields]):
         super().__init__(fields)
 
 
+class PrivateMessage(OutgoingMessage[PrivateFields]):
+    """A private message for 1-1,000 users (`/message/private/publish.json`; 6,000 users a
+    minute); fields: `PrivateFields`. With `badge`, exactly one user a request."""
+
+    __slots__ = ()
+    _build = staticmethod(private_template)
+    default_pack = FANOUT_PRIVATE_PACK
+
+    def __init__(self, **fields: Unpack[PrivateFields]) -> None:
+        super().__init__(fields)
+
+
+class SystemMessage(OutgoingMessage[SystemFields]):
+    """A system message for 1-100 users (`/message/system/publish.json`; 100 users a
+    second); fields: `SystemFields`."""
+
+    __slots__ = ()
+    _build = staticmethod(system_template)
+    default_pack = FANOUT_SYSTEM_PACK
+
+    def __init__(self, **fields: Unpack[SystemFields]) -> None:
+        super().__init__(fields)
+
+
 class GroupFanoutKwargs(GroupFields, FanoutKwargs, total=False):
     """The keywords of `fanout_group`: a group message's fields and the fan-out options."""
 
@@ -121,3 +158,11 @@ def split_fanout_kwargs(kwargs: Mapping[str, Any]) -> tuple[Any, FanoutKwargs]:
     options = {k: v for k, v in kwargs.items() if k in FanoutKwargs.__annotations__}
     fields = {k: v for k, v in kwargs.items() if k not in options}
     return fields, options  # type: ignore[return-value]
+
+
+class PrivateFanoutKwargs(PrivateFields, FanoutKwargs, total=False):
+    """The keywords of `fanout_private`: a private message's fields and the options."""
+
+
+class SystemFanoutKwargs(SystemFields, FanoutKwargs, total=False):
+    """The keywords of `fanout_system`: a system message's fields and the options."""

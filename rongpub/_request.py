@@ -39,16 +39,20 @@ __all__ = [
     "PreparedRequest",
     "Template",
     "chatroom_template",
+    "check_fields",
     "group_template",
+    "optional_text",
+    "present",
 ]
 
-Api = Literal["group", "chatroom"]
+Api = Literal["group", "chatroom", "private", "system", "broadcast"]
 Pairs = list[tuple[str, str | bytes]]
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
-    """One publish request, ready to sign and send; `cost` is its number of targets."""
+    """One publish request, ready to sign and send; `cost` is its number of targets (1 for a
+    request without targets: a broadcast counts per request)."""
 
     api: Api
     path: str
@@ -58,7 +62,7 @@ class PreparedRequest:
 
     @property
     def cost(self) -> int:
-        return len(self.targets)
+        return len(self.targets) or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +103,11 @@ def request_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
-def _text(field: str, value: object) -> str | None:
+def optional_text(field: str, value: object) -> str | None:
     return None if value is None else check_text(field, value)
 
 
-def _known(kind: str, fields: Mapping[str, object], declared: type) -> None:
+def check_fields(kind: str, fields: Mapping[str, object], declared: type) -> None:
     """Refuse a keyword that is not a field of `declared` (a TypedDict), as a signature would,
     and a missing required one."""
     unknown = fields.keys() - declared.__annotations__.keys()
@@ -114,7 +118,7 @@ def _known(kind: str, fields: Mapping[str, object], declared: type) -> None:
             raise TypeError(f"a {kind} message needs {name}=")
 
 
-def _present(pairs: Iterable[tuple[str, str | bytes | None]]) -> Pairs:
+def present(pairs: Iterable[tuple[str, str | bytes | None]]) -> Pairs:
     return [(key, value) for key, value in pairs if value is not None]
 
 
@@ -161,7 +165,7 @@ class ChatroomFields(TypedDict, total=False):
 
 def group_template(**fields: Unpack[GroupFields]) -> Template:
     """Validate and encode a group message (the fields: `GroupFields`)."""
-    _known("group", fields, GroupFields)
+    check_fields("group", fields, GroupFields)
     from_user_id, content = fields["from_user_id"], fields["content"]
     to_user_ids, mentioned = fields.get("to_user_ids"), fields.get("mentioned")
     expansion, extra_content = fields.get("expansion"), fields.get("extra_content")
@@ -196,12 +200,12 @@ def group_template(**fields: Unpack[GroupFields]) -> Template:
     check_mentions(content, value, bool(mentioned), users)
     head = [("fromUserId", from_user_id)]
     extra = None if extra_content is None else encode_extra_content(extra_content)
-    tail = _present(
+    tail = present(
         (
             ("objectName", name),
             ("content", body),
-            ("pushContent", _text("push_content", fields.get("push_content"))),
-            ("pushData", _text("push_data", fields.get("push_data"))),
+            ("pushContent", optional_text("push_content", fields.get("push_content"))),
+            ("pushData", optional_text("push_data", fields.get("push_data"))),
             ("isIncludeSender", flags["include_sender"]),
             ("isPersisted", flags["persisted"]),
             ("isMentioned", flags["mentioned"]),
@@ -229,7 +233,7 @@ def group_template(**fields: Unpack[GroupFields]) -> Template:
 
 def chatroom_template(**fields: Unpack[ChatroomFields]) -> Template:
     """Validate and encode a chatroom message (the fields: `ChatroomFields`)."""
-    _known("chatroom", fields, ChatroomFields)
+    check_fields("chatroom", fields, ChatroomFields)
     from_user_id, priority = fields["from_user_id"], fields.get("priority")
     check_id("from_user_id", from_user_id)
     if priority is not None and (
@@ -237,7 +241,7 @@ def chatroom_template(**fields: Unpack[ChatroomFields]) -> Template:
     ):
         raise InvalidRequestError("priority", f"must be 0, 1, 2 or 3, got {priority!r}")
     name, body, _ = encode_content(fields["content"], fields.get("object_name"))
-    tail = _present(
+    tail = present(
         (
             ("objectName", name),
             ("content", body),

@@ -106,8 +106,8 @@ class Sender:
         quota = self.quotas.get(request.api)
         if quota is not None and request.cost > quota.limit:
             raise InvalidRequestError(
-                f"{request.api}_ids",
-                f"{request.cost} targets exceed the quota of {quota.limit} per second",
+                "to_user_ids" if request.api in ("private", "system") else f"{request.api}_ids",
+                f"{request.cost} targets exceed the quota of {quota.limit} per {quota.window:g} s",
             )
         unreachable: set[str] = set()
         rate_limited = unknown = 0

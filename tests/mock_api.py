@@ -57,8 +57,11 @@ class MockAPI:
 
 def _echo_uids(request: httpx.Request) -> httpx.Response:
     pairs = parse_qsl(request.content.decode("ascii"))
-    key = "groupId" if request.url.path.endswith("group/publish.json") else "chatroomId"
-    targets = [v for k, v in pairs if k in ("toGroupId", "toChatroomId")]
+    path = request.url.path
+    users = path.endswith(("private/publish.json", "system/publish.json"))
+    key = "userId" if users else "groupId" if path.endswith("group/publish.json") else "chatroomId"
+    names = ("toUserId",) if users else ("toGroupId", "toChatroomId")
+    targets = [v for k, v in pairs if k in names]
     uids = [{key: target, "messageUID": f"UID-{target}"} for target in targets]
     return httpx.Response(200, json={"code": 200, "messageUIDs": uids})
 

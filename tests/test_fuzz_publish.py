@@ -1,4 +1,5 @@
-"""Hypothesis drives publish_group / publish_chatroom with arbitrary arguments against the
+"""Hypothesis drives every publish call (group, chatroom, private, system, broadcast) with
+arbitrary arguments against the
 in-process emulator (strict mode): either the client refuses the call before anything is sent
 (InvalidRequestError, or TypeError for an argument Python itself rejects), or the emulator
 accepts the request. Never another exception, never a request the server refuses."""
@@ -6,6 +7,7 @@ accepts the request. Never another exception, never a request the server refuses
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -13,7 +15,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from rongpub import APIError, InvalidRequestError, MentionedInfo, PushExt, TextMessage
+from rongpub import (
+    APIError,
+    InvalidRequestError,
+    MentionedInfo,
+    PublishResult,
+    PushExt,
+    TextMessage,
+)
 from rongpub._constants import BUILTIN_OBJECT_NAMES, MAX_CONTENT_BYTES
 
 from .fanout.helpers import emulator_client, lifted_emulator
@@ -161,12 +170,53 @@ chatroom_calls = st.tuples(
         priority=mostly(st.integers(0, 3), st.one_of(scalars, st.integers(-1, 5))),
     ),
 )
+_core = {"from_user_id": ids, "content": contents, "object_name": object_names}
+user_lists = mostly(
+    st.lists(valid_ids, min_size=1, max_size=4, unique=True),
+    st.one_of(st.lists(ids, max_size=5), ids),
+)
+private_calls = st.tuples(
+    st.fixed_dictionaries({**_core, "to_user_ids": user_lists}),
+    _optional(
+        push_content=words,
+        push_data=words,
+        badge=mostly(st.integers(-1, 9999), st.one_of(scalars, st.integers(-3, 10_001))),
+        verify_blacklist=flags,
+        persisted=flags,
+        include_sender=flags,
+        content_available=flags,
+        expansion=booleans,
+        extra_content=extras,
+        disable_push=booleans,
+        push_ext=push_exts,
+    ),
+)
+system_calls = st.tuples(
+    st.fixed_dictionaries({**_core, "to_user_ids": user_lists}),
+    _optional(
+        push_content=words,
+        push_data=words,
+        persisted=flags,
+        counted=flags,
+        content_available=flags,
+        disable_push=booleans,
+        push_ext=push_exts,
+    ),
+)
+broadcast_calls = st.tuples(st.fixed_dictionaries(_core), _optional(include_sender=flags))
 
 
 async def _check(api: str, kwargs: dict[str, Any]) -> None:
     emulator = lifted_emulator(strict=True)
     async with emulator_client(emulator) as rc:
-        publish = rc.publish_group if api == "group" else rc.publish_chatroom
+        calls: dict[str, Callable[..., Awaitable[PublishResult]]] = {
+            "group": rc.publish_group,
+            "chatroom": rc.publish_chatroom,
+            "private": rc.publish_private,
+            "system": rc.publish_system,
+            "broadcast": rc.broadcast_chatroom,
+        }
+        publish = calls[api]
         try:
             result = await publish(**kwargs)
         except (InvalidRequestError, TypeError):
@@ -177,7 +227,8 @@ async def _check(api: str, kwargs: dict[str, Any]) -> None:
             pytest.fail(f"the emulator refused what the client sent: {exc!r} for {kwargs!r}")
     event("accepted")
     assert len(emulator.arrivals) == 1
-    assert len(emulator.records) == len(result.message_uids) >= 1
+    uids = 1 if api == "broadcast" else len(result.message_uids)  # one record, no uid
+    assert len(emulator.records) == uids >= 1
 
 
 _settings = settings(
@@ -199,3 +250,27 @@ def test_publish_chatroom_either_refuses_before_sending_or_is_accepted(
     call: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     anyio.run(_check, "chatroom", {**call[0], **call[1]})
+
+
+@_settings
+@given(call=private_calls)
+def test_publish_private_either_refuses_before_sending_or_is_accepted(
+    call: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    anyio.run(_check, "private", {**call[0], **call[1]})
+
+
+@_settings
+@given(call=system_calls)
+def test_publish_system_either_refuses_before_sending_or_is_accepted(
+    call: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    anyio.run(_check, "system", {**call[0], **call[1]})
+
+
+@_settings
+@given(call=broadcast_calls)
+def test_broadcast_chatroom_either_refuses_before_sending_or_is_accepted(
+    call: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    anyio.run(_check, "broadcast", {**call[0], **call[1]})

@@ -15,9 +15,13 @@ from rongpub import (
     GroupFields,
     GroupMessage,
     InvalidRequestError,
+    PrivateFields,
+    PrivateMessage,
     PushExt,
     RateLimits,
     RongCloud,
+    SystemFields,
+    SystemMessage,
     TextMessage,
 )
 from rongpub.emulator import Emulator, Server, serve
@@ -141,3 +145,23 @@ async def test_fanout_of_a_value_reaches_every_target(server: Server) -> None:
     arrivals = server.emulator.arrivals
     assert sorted(a.targets for a in arrivals if a.api == "chatroom") == [5, 10, 10]
     assert [a.targets for a in arrivals if a.api == "group"][:7] == [1] * 7
+
+
+async def test_private_and_system_values_send_what_the_keyword_calls_send() -> None:
+    api = MockAPI()
+    private: PrivateFields = {"from_user_id": "u", "content": HI, "verify_blacklist": True}
+    system: SystemFields = {"from_user_id": "sys", "content": HI, "counted": False}
+    async with api.client() as rc:
+        await rc.publish_private(to_user_ids=["a&1", "b"], **private)
+        await rc.publish(PrivateMessage(**private), to=["a&1", "b"])
+        await rc.publish_system(to_user_ids=["a"], **system)
+        await rc.publish(SystemMessage(**system), to=["a"])
+        with pytest.raises(InvalidRequestError) as caught:  # badge: exactly one user
+            await rc.publish(PrivateMessage(from_user_id="u", content=HI, badge=3), to=["a", "b"])
+        assert caught.value.field == "to_user_ids"
+    bodies = [request.content for request in api.requests]
+    assert len(bodies) == 4 and bodies[0] == bodies[1] and bodies[2] == bodies[3]
+    assert api.requests[0].url.path == "/message/private/publish.json"
+    assert api.requests[2].url.path == "/message/system/publish.json"
+    with pytest.raises(TypeError, match="no field 'badge'"):
+        SystemMessage(**system, badge=1)  # type: ignore[call-arg]

@@ -1,4 +1,4 @@
-"""`rongpub fanout group|chatroom`: one message to every id of a file (or stdin).
+"""`rongpub fanout group|chatroom|private|system`: one message to every id of a file (or stdin).
 
     rongpub fanout group --targets groups.txt --from-user sys --object-name RC:TxtMsg \\
         --content '{"content":"hello"}' --journal announce.jsonl
@@ -39,25 +39,32 @@ __all__ = ["register", "run"]
 _READ_CHUNK = 64 * 1024
 _INTERRUPTED = 130
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+#: The fan-out kinds: the subcommand, and what its targets are.
+_KINDS = {
+    "group": "groups",
+    "chatroom": "chatrooms",
+    "private": "users, as private messages",
+    "system": "users, as system messages",
+}
 
 
 def register(subparsers: Any) -> None:
-    """Add the `fanout` subcommand (with `group` and `chatroom`) to the `rongpub` parser."""
+    """Add the `fanout` subcommand (group, chatroom, private, system) to the `rongpub` parser."""
     parser = subparsers.add_parser(
         "fanout",
-        help="send one message to many groups or chatrooms",
+        help="send one message to many groups, chatrooms or users",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     apis = parser.add_subparsers(dest="api", required=True)
-    for api in ("group", "chatroom"):
-        sub = apis.add_parser(api, help=f"fan a message out to {api}s")
+    for api, what in _KINDS.items():
+        sub = apis.add_parser(api, help=f"fan a message out to {what}")
         _add_common(sub)
-        if api == "group":
+        if api == "chatroom":
+            sub.add_argument("--priority", type=int, choices=range(4), help="0-3")
+        else:
             sub.add_argument("--push-content", help="text of the push notification")
             sub.add_argument("--push-data", help="push payload (appData)")
-        else:
-            sub.add_argument("--priority", type=int, choices=range(4), help="0-3")
         sub.set_defaults(run=run)
 
 
@@ -72,8 +79,16 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     add("--resend-unknown", action="store_true", help="resend targets the journal left unknown")
     add("--base-url", action="append", help="API host (repeat for failover hosts)")
     add("--region", default="cn", help="data centre: cn, sg, sg-b, na, sa (default cn)")
-    add("--rate-limit", type=int, help="targets per second (default: the documented quota)")
-    add("--pack-size", type=int, help="targets per request (default 3 groups, 10 chatrooms)")
+    add(
+        "--rate-limit",
+        type=int,
+        help="targets per second, private users per 60 s (default: the documented quota)",
+    )
+    add(
+        "--pack-size",
+        type=int,
+        help="targets per request (default 3 groups, 10 chatrooms, 1000 / 100 users)",
+    )
     add("--concurrency", type=int, help="requests in flight (default: from quota and latency)")
     lanes = ("bulk", "interactive")
     add("--lane", choices=lanes, default="bulk", help="bulk: interactive sends go first")
@@ -135,7 +150,8 @@ def _journal(args: argparse.Namespace) -> str | RedisJournal | None:
 
 
 def _limits(api: str, rate: int) -> RateLimits:
-    return RateLimits(group=rate) if api == "group" else RateLimits(chatroom=rate)
+    limits: dict[str, int] = {api: rate}
+    return RateLimits(**limits)
 
 
 def _fanout(
@@ -159,11 +175,14 @@ def _fanout(
     }
     if args.pack_size is not None:
         options["pack_size"] = args.pack_size
-    if args.api == "group":
-        return rc.fanout_group(
-            targets, push_content=args.push_content, push_data=args.push_data, **options
-        )
-    return rc.fanout_chatroom(targets, priority=args.priority, **options)
+    if args.api == "chatroom":
+        return rc.fanout_chatroom(targets, priority=args.priority, **options)
+    options.update(push_content=args.push_content, push_data=args.push_data)
+    if args.api == "private":
+        return rc.fanout_private(targets, **options)
+    if args.api == "system":
+        return rc.fanout_system(targets, **options)
+    return rc.fanout_group(targets, **options)
 
 
 def _content(text: str) -> object:

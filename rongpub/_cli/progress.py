@@ -30,7 +30,7 @@ def describe(report: FanoutReport) -> tuple[str, str]:
     skipped = report.already_sent + report.already_unknown
     if skipped:
         counts += f", {skipped} skipped"
-    rate = f"{report.rate:.1f}/s" + (f" of {report.quota}/s" if report.quota else "")
+    rate = f"{report.rate:.1f}/s" + (f" of {report.quota_text}" if report.quota else "")
     eta = report.eta
     if eta is not None and not report.done:
         rate += f", ETA {_duration(eta)}"

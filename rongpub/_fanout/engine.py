@@ -85,7 +85,13 @@ class Fanout:
         self._journal = journal_for(options.journal)
         description = None if self._journal is None else self._journal.description
         limit = None if quota is None else quota.limit
-        self.report = FanoutReport(api=template.api, quota=limit, total=total, journal=description)
+        self.report = FanoutReport(
+            api=template.api,
+            quota=limit,
+            window=1.0 if quota is None else quota.window,
+            total=total,
+            journal=description,
+        )
         largest = min(options.pack_size, template.max_targets or options.pack_size)
         self._cycle = pack_cycle(largest, limit)
         self._concurrency = Concurrency(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal, TypedDict
 
-from .._constants import MAX_GROUPS
+from .._constants import MAX_GROUPS, MAX_PRIVATE_USERS, MAX_SYSTEM_USERS
 from .._limit.protocol import Lane
 from .report import FanoutReport
 from .store import FanoutJournal
@@ -17,6 +17,9 @@ __all__ = ["FanoutKwargs", "FanoutOptions", "KeepResults"]
 #: Targets per request: groups at most 3 (the documents); chatrooms "advised" at most 10.
 FANOUT_GROUP_PACK: Final = MAX_GROUPS
 FANOUT_CHATROOM_PACK: Final = 10
+#: Private and system messages: the documents' toUserId maxima (1,000 and 100).
+FANOUT_PRIVATE_PACK: Final = MAX_PRIVATE_USERS
+FANOUT_SYSTEM_PACK: Final = MAX_SYSTEM_USERS
 #: Requests in flight at once: bounds of the Little's-law estimate, and the number used
 #: when there is no quota to derive it from.
 FANOUT_MIN_CONCURRENCY: Final = 2

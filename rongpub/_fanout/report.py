@@ -20,7 +20,7 @@ class FanoutReport:
     `pending`: targets taken but not settled yet (queued or in a request).
     `unsent`: of `failed`, targets dropped unsent because the run stopped (retryable).
     `results`: the outcomes kept (see `keep_results`).
-    `quota`: targets per second allowed (None: unlimited).
+    `quota`: targets allowed per `window` seconds (None: unlimited); `quota_text` says so.
     `total`: how many targets were announced (len() of the input, or the caller's hint).
     `elapsed`: seconds since the start. `cancelled`: the run was cancelled;
     `error`: what stopped it early (an `AuthenticationError`, ...), else None.
@@ -28,6 +28,7 @@ class FanoutReport:
 
     api: str
     quota: int | None = None
+    window: float = 1.0
     total: int | None = None
     journal: str | None = None
     sent: int = 0
@@ -66,13 +67,19 @@ class FanoutReport:
         return self.settled - self.unsent
 
     @property
+    def quota_text(self) -> str:
+        """The quota as text: "20/s", "6000/60 s"."""
+        per = "s" if self.window == 1.0 else f"{self.window:g} s"
+        return f"{self.quota}/{per}"
+
+    @property
     def quota_use(self) -> float | None:
         """Targets settled as a fraction of the most the quota allows in `elapsed` seconds:
-        `quota` per second plus one window's worth at the start (a sliding window lets a
+        `quota` per window plus one window's worth at the start (a sliding window lets a
         full window go at once). None without a quota."""
         if not self.quota:
             return None
-        return self._worked / (self.quota * (self.elapsed + 1))
+        return self._worked / (self.quota * (self.elapsed / self.window + 1))
 
     @property
     def eta(self) -> float | None:
@@ -94,7 +101,7 @@ class FanoutReport:
             parts.append(f"{self.already_sent + self.already_unknown} skipped (journal)")
         if self.duplicates:
             parts.append(f"{self.duplicates} duplicates ignored")
-        quota = f" of {self.quota}/s" if self.quota else ""
+        quota = f" of {self.quota_text}" if self.quota else ""
         return f"{', '.join(parts)}; {self.rate:.1f}/s{quota} over {self.elapsed:.1f} s"
 
 

@@ -25,7 +25,8 @@ Lane = Literal["interactive", "bulk"]
 class Quota:
     """One quota: `limit` units per `window` seconds for (`scope`, `api`).
 
-    `scope` is the app key (RongCloud counts per app); `api` is "group" or "chatroom";
+    `scope` is the app key (RongCloud counts per app); `api` names the endpoint ("group",
+    "chatroom", "private", "system", "broadcast"); `window`: seconds (60 for "private");
     `margin` is seconds added to the window to absorb client-to-server jitter.
     `bulk_share`: the least share of `limit` kept for the bulk lane while both lanes wait.
     """

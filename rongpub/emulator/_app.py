@@ -3,7 +3,7 @@
 It knows nothing of sockets; `_asgi.py` and `_server.py` put it on the wire. Each publish
 goes through the real server's checks in order, then the injected faults:
 signature (401) -> parameters (400) -> forced 429 burst -> 5xx -> reset before recording ->
-quota (429) -> record -> reset after recording -> 200 with messageUIDs.
+quota (429) -> broadcast service off (430/1009) -> record -> reset after recording -> 200.
 """
 
 from __future__ import annotations
@@ -13,13 +13,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from .._constants import (
+    BROADCAST_PATH,
+    BROADCAST_RATE_LIMIT,
     CHATROOM_PUBLISH_PATH,
     CHATROOM_RATE_LIMIT,
     GROUP_PUBLISH_PATH,
     GROUP_RATE_LIMIT,
+    PRIVATE_PUBLISH_PATH,
+    PRIVATE_RATE_LIMIT,
+    SYSTEM_PUBLISH_PATH,
+    SYSTEM_RATE_LIMIT,
 )
 from . import _control
 from ._auth import check_signature
+from ._family_rules import check_broadcast, check_private, check_system
 from ._faults import FaultInjector, Faults, rate_limited
 from ._form import Form
 from ._leniency import FidelityWarning, Judge
@@ -27,7 +34,7 @@ from ._quota import Window, WindowModel, make_window
 from ._records import Arrival, Outcome, Record
 from ._rules import Publish, check_chatroom, check_group
 from ._stats import ApiStats
-from ._store import Store
+from ._store import WINDOWS, Store
 from ._wire import Rejection, Reply, error_reply, json_reply
 
 __all__ = ["DEFAULT_APP_KEY", "DEFAULT_APP_SECRET", "STRICT_TIMESTAMP_AGE", "Emulator"]
@@ -39,18 +46,37 @@ DEFAULT_APP_SECRET = "emulator-app-secret"
 #: window; 5 minutes is the usual one for signed APIs).
 STRICT_TIMESTAMP_AGE = 300.0
 
-_APIS = {GROUP_PUBLISH_PATH: "group", CHATROOM_PUBLISH_PATH: "chatroom"}
-_CHECKS: dict[str, Callable[[Form], Publish]] = {"group": check_group, "chatroom": check_chatroom}
+_APIS = {
+    GROUP_PUBLISH_PATH: "group",
+    CHATROOM_PUBLISH_PATH: "chatroom",
+    PRIVATE_PUBLISH_PATH: "private",
+    SYSTEM_PUBLISH_PATH: "system",
+    BROADCAST_PATH: "broadcast",
+}
+_CHECKS: dict[str, Callable[[Form], Publish]] = {
+    "group": check_group,
+    "chatroom": check_chatroom,
+    "private": check_private,
+    "system": check_system,
+    "broadcast": check_broadcast,
+}
+#: What the broadcast endpoint answers while the app's broadcast service is off (its page).
+_NOT_ENABLED = Rejection(430, 1009, "chatroom broadcast service is not enabled for this app")
 _RESET = Reply(status=0, body=b"", reset=True)
 _NOT_FOUND = Rejection(404, 404, "no such endpoint")
+_OK: dict[str, object] = {"code": 200}
 _NOT_POST = Rejection(405, 405, "publish endpoints accept POST only")
 
 
 class Emulator:
-    """An in-memory RongCloud server for the group and chatroom publish endpoints.
+    """An in-memory RongCloud server for the publish endpoints: group, chatroom, private,
+    system and chatroom broadcast.
 
     `apps`: app key -> secret (default: `DEFAULT_APP_KEY` / `DEFAULT_APP_SECRET`).
     `group_limit`, `chatroom_limit`: targets per second per app (defaults: the real 20 and 100).
+    `private_limit`: recipients per 60 s (6,000); `system_limit`: recipients per second (100);
+    `broadcast_limit`: broadcasts per second (1). `broadcast_enabled`: whether the app's
+    broadcast service is on (else 1009); switch it later through the attribute.
     `window`: "sliding" (no 1 s window over the limit) or "fixed" (calendar seconds).
     `faults`: what to inject (default none); `seed`: makes faults and message UIDs repeatable.
     `clock`: seconds, used for arrival times and quota windows (default `time.time`).
@@ -66,6 +92,10 @@ class Emulator:
         *,
         group_limit: int = GROUP_RATE_LIMIT,
         chatroom_limit: int = CHATROOM_RATE_LIMIT,
+        private_limit: int = PRIVATE_RATE_LIMIT,
+        system_limit: int = SYSTEM_RATE_LIMIT,
+        broadcast_limit: int = BROADCAST_RATE_LIMIT,
+        broadcast_enabled: bool = True,
         window: WindowModel = "sliding",
         faults: Faults | None = None,
         seed: int | None = None,
@@ -75,10 +105,17 @@ class Emulator:
     ) -> None:
         if window not in ("fixed", "sliding"):
             raise ValueError('window must be "fixed" or "sliding"')
-        if group_limit < 1 or chatroom_limit < 1:
-            raise ValueError("limits must be at least 1 target per second")
         self._apps = dict(apps) if apps else {DEFAULT_APP_KEY: DEFAULT_APP_SECRET}
-        self.limits = {"group": group_limit, "chatroom": chatroom_limit}
+        self.limits = {
+            "group": group_limit,
+            "chatroom": chatroom_limit,
+            "private": private_limit,
+            "system": system_limit,
+            "broadcast": broadcast_limit,
+        }
+        if min(self.limits.values()) < 1:
+            raise ValueError("limits must be at least 1 target per window")
+        self.broadcast_enabled = broadcast_enabled
         self.window: WindowModel = window
         self.clock = clock
         self.strict = strict
@@ -152,7 +189,7 @@ class Emulator:
         finally:
             self._keep_warnings(judge, now, api, app_key, request_id)
         outcome, reply = self._admit(now, app_key, publish, request_id)
-        return outcome, reply, app_key, len(publish.targets)
+        return outcome, reply, app_key, len(publish.targets) or 1
 
     def _keep_warnings(
         self, judge: Judge, now: float, api: str, app_key: str, request_id: str | None
@@ -182,12 +219,15 @@ class Emulator:
             return "server_error", error_reply(error)
         if faults.reset_before():
             return "reset_before", _RESET
-        if not self._quota(app_key, publish.api).take(now, len(publish.targets)):
+        if not self._quota(app_key, publish.api).take(now, len(publish.targets) or 1):
             return "rate_limited", self._too_many(f"{publish.api} publish rate limit exceeded")
+        if publish.api == "broadcast" and not self.broadcast_enabled:
+            return "rejected", error_reply(_NOT_ENABLED)
         entries = self.store.record(now, app_key, publish, request_id)
         if faults.reset_after():
             return "reset_after", Reply(status=0, body=b"", reset=True, recorded=True)
-        return "accepted", json_reply(200, {"code": 200, "messageUIDs": entries}, recorded=True)
+        answer: dict[str, object] = {"code": 200, "messageUIDs": entries} if entries else _OK
+        return "accepted", json_reply(200, answer, recorded=True)
 
     def _too_many(self, message: str) -> Reply:
         return error_reply(rate_limited(message), self._faults.retry_after_headers())
@@ -196,7 +236,8 @@ class Emulator:
         key = (app_key, api)
         window = self._windows.get(key)
         if window is None:
-            window = self._windows[key] = make_window(self.window, self.limits[api])
+            length = WINDOWS.get(api, 1.0)
+            window = self._windows[key] = make_window(self.window, self.limits[api], length)
         return window
 
     @property
@@ -214,15 +255,25 @@ class Emulator:
         *,
         group: str | None = None,
         chatroom: str | None = None,
+        private: str | None = None,
+        system: str | None = None,
+        api: str | None = None,
         from_user_id: str | None = None,
         app_key: str | None = None,
     ) -> list[Record]:
         """The accepted messages matching every filter given, in arrival order.
 
-        `group` / `chatroom`: what that group or chatroom received.
+        `group` / `chatroom`: what that group or chatroom received; `private` / `system`:
+        what that user received of each; `api`: one API's messages (e.g. "broadcast").
         """
         return self.store.messages(
-            group=group, chatroom=chatroom, from_user_id=from_user_id, app_key=app_key
+            group=group,
+            chatroom=chatroom,
+            private=private,
+            system=system,
+            api=api,
+            from_user_id=from_user_id,
+            app_key=app_key,
         )
 
     def warnings(self) -> list[FidelityWarning]:
@@ -230,7 +281,8 @@ class Emulator:
         return list(self.store.warnings)
 
     def stats(self, app_key: str | None = None) -> dict[str, ApiStats]:
-        """Per-API statistics ("group", "chatroom") of the arrivals, optionally of one app."""
+        """Per-API statistics ("group", "chatroom", "private", "system", "broadcast") of the
+        arrivals, optionally of one app."""
         return self.store.stats(app_key)
 
     def force_rate_limit(self, *, requests: int = 0, seconds: float = 0.0) -> None:

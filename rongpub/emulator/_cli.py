@@ -11,7 +11,15 @@ from typing import Any
 
 import anyio
 
-from .._constants import APP_KEY_ENV, APP_SECRET_ENV, CHATROOM_RATE_LIMIT, GROUP_RATE_LIMIT
+from .._constants import (
+    APP_KEY_ENV,
+    APP_SECRET_ENV,
+    BROADCAST_RATE_LIMIT,
+    CHATROOM_RATE_LIMIT,
+    GROUP_RATE_LIMIT,
+    PRIVATE_RATE_LIMIT,
+    SYSTEM_RATE_LIMIT,
+)
 from ._app import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, Emulator
 from ._faults import Faults
 from ._server import serve
@@ -55,6 +63,14 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=CHATROOM_RATE_LIMIT,
         help="chatroom targets per second",
+    )
+    add("--private-limit", type=int, default=PRIVATE_RATE_LIMIT, help="private users per 60 s")
+    add("--system-limit", type=int, default=SYSTEM_RATE_LIMIT, help="system users per second")
+    add("--broadcast-limit", type=int, default=BROADCAST_RATE_LIMIT, help="broadcasts per second")
+    add(
+        "--broadcast-disabled",
+        action="store_true",
+        help="the app's chatroom broadcast service is off: broadcasts get 1009",
     )
     add(
         "--window",
@@ -143,6 +159,10 @@ def build_emulator(args: argparse.Namespace) -> Emulator:
         {key: secret},
         group_limit=args.group_limit,
         chatroom_limit=args.chatroom_limit,
+        private_limit=args.private_limit,
+        system_limit=args.system_limit,
+        broadcast_limit=args.broadcast_limit,
+        broadcast_enabled=not args.broadcast_disabled,
         window=args.window,
         faults=_faults(args),
         seed=args.seed,
@@ -187,6 +207,9 @@ def _describe(emulator: Emulator) -> str:
     limits = emulator.limits
     return (
         f"app key {emulator.app_key}; group {limits['group']}/s, "
-        f"chatroom {limits['chatroom']}/s, {emulator.window} window"
+        f"chatroom {limits['chatroom']}/s, private {limits['private']}/60 s, "
+        f"system {limits['system']}/s, broadcast {limits['broadcast']}/s"
+        + ("" if emulator.broadcast_enabled else " (disabled)")
+        + f", {emulator.window} window"
         + (", strict" if emulator.strict else "")
     )

@@ -2,13 +2,14 @@
 
 | method | path | answer |
 |---|---|---|
-| GET | `/_emulator/stats[?app_key=K]` | `{"group": ApiStats, "chatroom": ApiStats}` |
-| GET | `/_emulator/messages[?group=G][&chatroom=C][&from_user_id=U][&app_key=K]` | records |
+| GET | `/_emulator/stats[?app_key=K]` | `{"group": ApiStats, ...}`, one per API |
+| GET | `/_emulator/messages[?FILTER=VALUE...]` | records; filters as `Emulator.messages` |
 | GET | `/_emulator/arrivals` | every publish arrival (time, api, app_key, targets, outcome) |
 | GET | `/_emulator/warnings` | every relaxed rule (`FidelityWarning`: rule, field, detail, ...) |
 | GET / PUT | `/_emulator/faults` | the current `Faults` as JSON / replace them |
 | POST | `/_emulator/rate-limit?requests=N&seconds=S` | force a 429 burst |
 | POST | `/_emulator/reset` | forget records, arrivals, quota usage and bursts |
+| PUT | `/_emulator/broadcast?enabled=B` | B true or false: the broadcast service (off: 1009) |
 
 No secret is ever part of an answer.
 """
@@ -31,7 +32,7 @@ __all__ = ["PREFIX", "handle"]
 
 PREFIX = "/_emulator/"
 _OK = {"code": 200}
-_MESSAGE_FILTERS = ("group", "chatroom", "from_user_id", "app_key")
+_MESSAGE_FILTERS = ("group", "chatroom", "private", "system", "api", "from_user_id", "app_key")
 
 
 def handle(emulator: Emulator, method: str, path: str, query: str, body: bytes) -> Reply:
@@ -65,6 +66,9 @@ def _route(
             requests, seconds = _burst(params)
             emulator.force_rate_limit(requests=requests, seconds=seconds)
             return json_reply(200, _OK)
+        case ("PUT", "broadcast"):
+            emulator.broadcast_enabled = _switch(params.get("enabled", ""))
+            return json_reply(200, _OK)
         case ("POST", "reset"):
             emulator.reset()
             return json_reply(200, _OK)
@@ -76,6 +80,12 @@ def _decode_faults(body: bytes) -> Faults:
         return msgspec.json.decode(body, type=Faults)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise param_error("faults", str(exc)) from exc
+
+
+def _switch(value: str) -> bool:
+    if value not in ("true", "false"):
+        raise param_error("enabled", "must be true or false")
+    return value == "true"
 
 
 def _burst(params: dict[str, str]) -> tuple[int, float]:

@@ -9,7 +9,13 @@ from typing import Any
 import httpx
 
 from .. import RongCloud
-from .._constants import CHATROOM_RATE_LIMIT, GROUP_RATE_LIMIT
+from .._constants import (
+    BROADCAST_RATE_LIMIT,
+    CHATROOM_RATE_LIMIT,
+    GROUP_RATE_LIMIT,
+    PRIVATE_RATE_LIMIT,
+    SYSTEM_RATE_LIMIT,
+)
 from ._app import Emulator
 from ._asgi import EmulatorApp
 from ._faults import Faults
@@ -37,6 +43,10 @@ class EmulatorFixture:
         *,
         group_limit: int = GROUP_RATE_LIMIT,
         chatroom_limit: int = CHATROOM_RATE_LIMIT,
+        private_limit: int = PRIVATE_RATE_LIMIT,
+        system_limit: int = SYSTEM_RATE_LIMIT,
+        broadcast_limit: int = BROADCAST_RATE_LIMIT,
+        broadcast_enabled: bool = True,
         window: WindowModel = "sliding",
         faults: Faults | None = None,
         seed: int | None = None,
@@ -48,6 +58,10 @@ class EmulatorFixture:
             apps,
             group_limit=group_limit,
             chatroom_limit=chatroom_limit,
+            private_limit=private_limit,
+            system_limit=system_limit,
+            broadcast_limit=broadcast_limit,
+            broadcast_enabled=broadcast_enabled,
             window=window,
             faults=faults,
             seed=seed,
@@ -83,7 +97,7 @@ class EmulatorFixture:
         return self.emulator.records
 
     def messages(self, **filters: str) -> list[Record]:
-        """Accepted messages, filtered as `Emulator.messages` (group=, chatroom=, ...)."""
+        """Accepted messages, filtered as `Emulator.messages` (group=, private=, api=, ...)."""
         return self.emulator.messages(**filters)
 
     def warnings(self) -> list[FidelityWarning]:

@@ -16,7 +16,14 @@ from typing import Literal
 import httpx
 import msgspec
 
-from .._constants import APP_SECRET_ENV, CHATROOM_RATE_LIMIT, GROUP_RATE_LIMIT
+from .._constants import (
+    APP_SECRET_ENV,
+    BROADCAST_RATE_LIMIT,
+    CHATROOM_RATE_LIMIT,
+    GROUP_RATE_LIMIT,
+    PRIVATE_RATE_LIMIT,
+    SYSTEM_RATE_LIMIT,
+)
 from ._app import DEFAULT_APP_KEY, DEFAULT_APP_SECRET
 from ._faults import Faults
 from ._leniency import FidelityWarning
@@ -79,6 +86,11 @@ class EmulatorProcess:
         params = {"requests": str(requests), "seconds": str(seconds)}
         self._http.post("/rate-limit", params=params).raise_for_status()
 
+    def set_broadcast_enabled(self, enabled: bool) -> None:
+        """Switch the app's chatroom broadcast service (off: broadcasts get 1009)."""
+        params = {"enabled": "true" if enabled else "false"}
+        self._http.put("/broadcast", params=params).raise_for_status()
+
     def reset(self) -> None:
         """Forget records, arrivals, quota usage and forced bursts."""
         self._http.post("/reset").raise_for_status()
@@ -114,6 +126,10 @@ def start_in_subprocess(
     port: int = 0,
     group_limit: int = GROUP_RATE_LIMIT,
     chatroom_limit: int = CHATROOM_RATE_LIMIT,
+    private_limit: int = PRIVATE_RATE_LIMIT,
+    system_limit: int = SYSTEM_RATE_LIMIT,
+    broadcast_limit: int = BROADCAST_RATE_LIMIT,
+    broadcast_enabled: bool = True,
     window: WindowModel = "sliding",
     faults: Faults | None = None,
     seed: int | None = None,
@@ -130,6 +146,9 @@ def start_in_subprocess(
     command = [sys.executable, "-m", "rongpub", "emulator", "--host", host, "--port", str(port)]
     command += ["--app-key", app_key, "--window", window, "--backend", backend]
     command += ["--group-limit", str(group_limit), "--chatroom-limit", str(chatroom_limit)]
+    command += ["--private-limit", str(private_limit), "--system-limit", str(system_limit)]
+    command += ["--broadcast-limit", str(broadcast_limit)]
+    command += [] if broadcast_enabled else ["--broadcast-disabled"]
     command += [] if seed is None else ["--seed", str(seed)]
     command += ["--strict"] if strict else []
     env = {**os.environ, APP_SECRET_ENV: app_secret}

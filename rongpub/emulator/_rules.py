@@ -20,7 +20,7 @@ from ._json_rules import (
     check_push_ext,
 )
 
-__all__ = ["Publish", "check_chatroom", "check_group"]
+__all__ = ["Publish", "check_chatroom", "check_group", "common_fields", "other_fields"]
 
 _FLAG = range(2)
 _PRIORITY = range(4)
@@ -32,7 +32,7 @@ _SINGLE_GROUP_ONLY = ("expansion", "extraContent", "disablePush", "pushExt")
 
 @dataclass(frozen=True, kw_only=True)
 class Publish:
-    """A valid publish request: its targets and every field as sent (strings)."""
+    """A valid publish request: its targets (none for a broadcast) and every field as sent."""
 
     api: str
     targets: tuple[str, ...]
@@ -43,7 +43,7 @@ class Publish:
     fields: dict[str, str]
 
 
-def _common(form: Form) -> tuple[str, str, str]:
+def common_fields(form: Form) -> tuple[str, str, str]:
     """fromUserId, objectName and content, all required."""
     from_user_id, object_name, content = (form.required(name) for name in _CORE_FIELDS)
     if len(from_user_id) > MAX_ID_LENGTH:
@@ -52,7 +52,7 @@ def _common(form: Form) -> tuple[str, str, str]:
     return from_user_id, object_name, content
 
 
-def _other_fields(form: Form, *skip: str) -> dict[str, str]:
+def other_fields(form: Form, *skip: str) -> dict[str, str]:
     """The single-valued fields besides the ids and the core three, for the record (a repeated
     one is relaxed and its first value kept)."""
     ignored = {*_CORE_FIELDS, *skip}
@@ -61,7 +61,7 @@ def _other_fields(form: Form, *skip: str) -> dict[str, str]:
 
 def check_group(form: Form) -> Publish:
     """Validate a `/message/group/publish.json` form."""
-    from_user_id, object_name, content = _common(form)
+    from_user_id, object_name, content = common_fields(form)
     groups = form.many("toGroupId", max_length=MAX_ID_LENGTH)
     if not groups:
         raise param_error("toGroupId", "is required")
@@ -83,7 +83,7 @@ def check_group(form: Form) -> Publish:
         object_name=object_name,
         content=content,
         to_user_ids=tuple(to_users),
-        fields=_other_fields(form, "toGroupId", "toUserId"),
+        fields=other_fields(form, "toGroupId", "toUserId"),
     )
 
 
@@ -109,7 +109,7 @@ def _check_single_group_fields(form: Form, *, single: bool) -> None:
 
 def check_chatroom(form: Form) -> Publish:
     """Validate a `/message/chatroom/publish.json` form."""
-    from_user_id, object_name, content = _common(form)
+    from_user_id, object_name, content = common_fields(form)
     rooms = form.many("toChatroomId", max_length=MAX_ID_LENGTH)
     if not rooms:
         raise param_error("toChatroomId", "is required")
@@ -124,5 +124,5 @@ def check_chatroom(form: Form) -> Publish:
         object_name=object_name,
         content=content,
         to_user_ids=(),
-        fields=_other_fields(form, "toChatroomId"),
+        fields=other_fields(form, "toChatroomId"),
     )

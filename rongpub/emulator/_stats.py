@@ -16,10 +16,11 @@ _DELIVERED = frozenset({"accepted", "reset_after"})
 
 
 class ApiStats(msgspec.Struct, frozen=True, kw_only=True):
-    """Counts for one API ("group" or "chatroom"); targets are groups or chatrooms.
+    """Counts for one API ("group", "chatroom", "private", "system" or "broadcast"); targets
+    are groups, chatrooms or users (a broadcast counts one per request).
 
-    `worst_window_accepted`: most targets accepted in any 1 s window (the quota check).
-    `worst_window_arrived`: most targets that arrived, accepted or not, in any 1 s window.
+    `worst_window_accepted`: most targets accepted in any window of the API's quota (1 s;
+    60 s for private messages). `worst_window_arrived`: the same for every arrival.
     `accepted_rate`: accepted targets per second over the span from the first to the last
     accepted arrival (0.0 with fewer than two accepted requests).
     `outcomes`: requests per outcome ("accepted", "rate_limited", "server_error", ...).
@@ -40,8 +41,9 @@ class ApiStats(msgspec.Struct, frozen=True, kw_only=True):
     warnings: int = 0
 
 
-def summarize(arrivals: Iterable[Arrival], warnings: int = 0) -> ApiStats:
-    """The statistics of `arrivals` (one API's, in time order); `warnings`: their count."""
+def summarize(arrivals: Iterable[Arrival], warnings: int = 0, window: float = 1.0) -> ApiStats:
+    """The statistics of `arrivals` (one API's, in time order); `warnings`: their count;
+    `window`: seconds of the API's quota window."""
     arrived = sorted(arrivals, key=lambda arrival: arrival.time)
     delivered = [(a.time, a.targets) for a in arrived if a.outcome in _DELIVERED]
     outcomes: Counter[str] = Counter(a.outcome for a in arrived)
@@ -53,8 +55,8 @@ def summarize(arrivals: Iterable[Arrival], warnings: int = 0) -> ApiStats:
         accepted_targets=accepted_targets,
         rate_limited=outcomes["rate_limited"],
         injected_rate_limited=outcomes["injected_rate_limited"],
-        worst_window_accepted=worst_window(delivered),
-        worst_window_arrived=worst_window([(a.time, a.targets) for a in arrived]),
+        worst_window_accepted=worst_window(delivered, window),
+        worst_window_arrived=worst_window([(a.time, a.targets) for a in arrived], window),
         accepted_rate=accepted_targets / span if span > 0 else 0.0,
         first_arrival=arrived[0].time if arrived else None,
         last_arrival=arrived[-1].time if arrived else None,

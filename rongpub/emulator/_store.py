@@ -10,9 +10,19 @@ from ._records import Arrival, Record
 from ._rules import Publish
 from ._stats import ApiStats, summarize
 
-__all__ = ["Store"]
+__all__ = ["APIS", "WINDOWS", "Store"]
 
-_TARGET_KEY = {"group": "groupId", "chatroom": "chatroomId"}
+from .._constants import PRIVATE_WINDOW
+
+_TARGET_KEY = {
+    "group": "groupId",
+    "chatroom": "chatroomId",
+    "private": "userId",
+    "system": "userId",
+}
+#: Every API the emulator serves, and the seconds of each quota window.
+APIS = ("group", "chatroom", "private", "system", "broadcast")
+WINDOWS = {"private": PRIVATE_WINDOW}
 
 
 class Store:
@@ -30,9 +40,10 @@ class Store:
     def record(
         self, now: float, app_key: str, publish: Publish, request_id: str | None
     ) -> list[dict[str, str]]:
-        """Store one record per target; returns the `messageUIDs` entries of the answer."""
+        """Store one record per target (one with target "" for a broadcast, which reaches
+        every chatroom); returns the `messageUIDs` entries of the answer."""
         entries = []
-        for target in publish.targets:
+        for target in publish.targets or ("",):
             uid = self._new_uid()
             self.records.append(
                 Record(
@@ -49,7 +60,8 @@ class Store:
                     request_id=request_id,
                 )
             )
-            entries.append({_TARGET_KEY[publish.api]: target, "messageUID": uid})
+            if publish.api in _TARGET_KEY:
+                entries.append({_TARGET_KEY[publish.api]: target, "messageUID": uid})
         return entries
 
     def _new_uid(self) -> str:
@@ -62,16 +74,23 @@ class Store:
         *,
         group: str | None = None,
         chatroom: str | None = None,
+        private: str | None = None,
+        system: str | None = None,
+        api: str | None = None,
         from_user_id: str | None = None,
         app_key: str | None = None,
     ) -> list[Record]:
         """The accepted messages matching every filter given, in arrival order.
 
-        `group` / `chatroom`: what that group or chatroom received.
+        `group` / `chatroom`: what that group or chatroom received; `private` / `system`:
+        the private or system messages that user received; `api`: one API's messages
+        (e.g. "broadcast").
         """
+        targets = {"group": group, "chatroom": chatroom, "private": private, "system": system}
+        named = [(name, target) for name, target in targets.items() if target is not None]
         wanted = {
-            "api": "group" if group is not None else "chatroom" if chatroom is not None else None,
-            "target_id": group if group is not None else chatroom,
+            "api": named[0][0] if named else api,
+            "target_id": named[0][1] if named else None,
             "from_user_id": from_user_id,
             "app_key": app_key,
         }
@@ -79,15 +98,16 @@ class Store:
         return [r for r in self.records if all(getattr(r, k) == v for k, v in filters.items())]
 
     def stats(self, app_key: str | None = None) -> dict[str, ApiStats]:
-        """Per-API statistics ("group", "chatroom") of the arrivals, optionally of one app."""
-        return {api: self._summary(api, app_key) for api in ("group", "chatroom")}
+        """Per-API statistics (each of `APIS`) of the arrivals, optionally of one app."""
+        return {api: self._summary(api, app_key) for api in APIS}
 
     def _summary(self, api: str, app_key: str | None) -> ApiStats:
         def wanted(item: Arrival | FidelityWarning) -> bool:
             return item.api == api and app_key in (None, item.app_key)
 
         warnings = sum(1 for warning in self.warnings if wanted(warning))
-        return summarize((a for a in self.arrivals if wanted(a)), warnings)
+        arrivals = (a for a in self.arrivals if wanted(a))
+        return summarize(arrivals, warnings, WINDOWS.get(api, 1.0))
 
     def clear(self) -> None:
         """Forget every record, arrival and warning."""

@@ -17,7 +17,9 @@ from ..fanout.helpers import journal_outcomes
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    emulator = Emulator(group_limit=10_000, chatroom_limit=10_000)
+    emulator = Emulator(
+        group_limit=10_000, chatroom_limit=10_000, private_limit=10_000, system_limit=10_000
+    )
     monkeypatch.setenv("RONGCLOUD_APP_KEY", emulator.app_key)
     monkeypatch.setenv("RONGCLOUD_APP_SECRET", emulator.app_secret)
     with run_in_thread(emulator) as running:
@@ -63,6 +65,21 @@ def test_chatrooms_take_custom_content_and_priority(server: Server, tmp_path: Pa
     records = server.emulator.messages(chatroom="c3")
     assert records[0].content == "not json" and records[0].fields["priority"] == "2"
     assert [a.targets for a in server.emulator.arrivals] == [2, 1]
+
+
+@pytest.mark.parametrize(("api", "pack"), [("private", 1000), ("system", 100)])
+def test_users_get_private_or_system_messages_in_packs_of_their_document(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str], api: str, pack: int
+) -> None:
+    users = [f"u{n}&{n}" for n in range(pack + 5)]
+    journal = tmp_path / "j.jsonl"
+    extra = ("--journal", str(journal), "--push-content", "you have mail")
+    assert _fanout(server, api, _targets(tmp_path, users), *extra) == 0
+    assert [a.targets for a in server.emulator.arrivals] == [pack, 5]
+    [record] = server.emulator.messages(**{api: "u3&3"})
+    assert record.fields["pushContent"] == "you have mail"
+    assert len(journal_outcomes(journal)) == pack + 5
+    assert f"{api} fan-out done: {pack + 5} sent, 0 failed, 0 unknown" in capsys.readouterr().out
 
 
 def test_the_exit_code_is_1_unless_every_target_was_sent(server: Server, tmp_path: Path) -> None:

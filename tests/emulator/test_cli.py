@@ -31,10 +31,19 @@ def test_flags_configure_the_emulator() -> None:
         *("--chatroom-limit", "7", "--window", "fixed", "--latency", "0.05", "0.3"),
         *("--error-rate", "0.1", "--reset-before-rate", "0.2", "--reset-after-rate", "0.3"),
         *("--rate-limit-bursts", "10", "1", "--retry-after", "2", "--seed", "4"),
+        *("--private-limit", "600", "--system-limit", "9", "--broadcast-limit", "2"),
+        "--broadcast-disabled",
     )
     emulator = cli.build_emulator(args)
     assert (emulator.app_key, emulator.app_secret) == ("K", "S")
-    assert emulator.limits == {"group": 5, "chatroom": 7}
+    assert emulator.limits == {
+        "group": 5,
+        "chatroom": 7,
+        "private": 600,
+        "system": 9,
+        "broadcast": 2,
+    }
+    assert not emulator.broadcast_enabled
     assert emulator.window == "fixed"
     assert emulator.faults == Faults(
         latency=(0.05, 0.3),
@@ -105,7 +114,9 @@ def test_serves_until_sigint_in_process(
     threads[0].join()
     assert codes == [200]
     out = capsys.readouterr().out
-    assert "group 20/s, chatroom 100/s, sliding window" in out
+    assert (
+        "group 20/s, chatroom 100/s, private 6000/60 s, system 100/s, broadcast 1/s, sliding" in out
+    )
     assert out.rstrip().endswith("rongpub emulator stopped")
     assert DEFAULT_APP_SECRET not in out
 

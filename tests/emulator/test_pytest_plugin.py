@@ -15,6 +15,7 @@ from rongpub import (
     AuthenticationError,
     DeliveryUnknownError,
     RateLimitedError,
+    RejectedError,
     RetryPolicy,
     TextMessage,
 )
@@ -44,6 +45,34 @@ async def test_the_client_publishes_to_chatrooms(rongcloud_emulator: EmulatorFix
         from_user_id="u1", chatroom_ids=["c1"], content={"content": "hi"}, object_name="RC:TxtMsg"
     )
     assert rongcloud_emulator.stats()["chatroom"].accepted_targets == 1
+
+
+@pytest.mark.anyio
+async def test_private_system_and_broadcast_sends_are_recorded(
+    rongcloud_emulator: EmulatorFixture,
+) -> None:
+    client, text = rongcloud_emulator.client, TextMessage(content="hi")
+    private = await client.publish_private(from_user_id="s", to_user_ids=["u1", "u2"], content=text)
+    await client.publish_system(from_user_id="s", to_user_ids=["u2"], content=text)
+    await client.broadcast_chatroom(from_user_id="s", content=text)
+    [record] = rongcloud_emulator.messages(private="u2")
+    assert record.message_uid == private.message_uids["u2"]
+    assert [r.api for r in rongcloud_emulator.messages(system="u2")] == ["system"]
+    assert len(rongcloud_emulator.messages(api="broadcast")) == 1
+    stats = rongcloud_emulator.stats()
+    assert [stats[api].accepted_targets for api in ("private", "system", "broadcast")] == [2, 1, 1]
+
+
+@pytest.mark.rongcloud_emulator(broadcast_enabled=False)
+@pytest.mark.anyio
+async def test_the_marker_switches_the_broadcast_service_off(
+    rongcloud_emulator: EmulatorFixture,
+) -> None:
+    with pytest.raises(RejectedError) as caught:
+        await rongcloud_emulator.client.broadcast_chatroom(
+            from_user_id="s", content=TextMessage(content="hi")
+        )
+    assert (caught.value.status_code, caught.value.code) == (430, 1009)
 
 
 @pytest.mark.rongcloud_emulator(

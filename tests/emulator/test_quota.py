@@ -94,9 +94,15 @@ def test_group_and_chatroom_quotas_and_apps_are_separate() -> None:
     assert code(post(emulator, chatroom_form(), CHATROOM)) == RATE_LIMITED
 
 
-def test_default_limits_are_the_documented_20_and_100() -> None:
+def test_default_limits_are_the_documented_ones() -> None:
     emulator = Emulator(APPS, clock=FakeClock())
-    assert emulator.limits == {"group": 20, "chatroom": 100}
+    assert emulator.limits == {
+        "group": 20,
+        "chatroom": 100,
+        "private": 6000,
+        "system": 100,
+        "broadcast": 1,
+    }
 
 
 def test_stats_record_every_arrival_and_the_accepted_rate() -> None:

@@ -63,7 +63,7 @@ def test_chatroom_content_and_ids_have_the_same_limits(emulator: Emulator) -> No
 
 
 def test_unknown_paths_are_404_and_publish_needs_post(emulator: Emulator) -> None:
-    assert code(emulator.handle("POST", "/message/private/publish.json", signed(), b"")) == (
+    assert code(emulator.handle("POST", "/message/ultragroup/publish.json", signed(), b"")) == (
         404,
         404,
     )

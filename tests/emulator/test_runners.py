@@ -75,9 +75,26 @@ def test_subprocess_faults_and_bursts_switch_over_http(child: EmulatorProcess) -
     assert child.stats()["chatroom"].injected_rate_limited == 1
 
 
+def test_subprocess_switches_the_broadcast_service_over_http(child: EmulatorProcess) -> None:
+    child.reset()
+    form = {"fromUserId": "s", "objectName": "RC:TxtMsg", "content": '{"content":"hi"}'}
+    child.set_broadcast_enabled(False)
+    assert _publish(child, "/message/chatroom/broadcast.json", form).json()["code"] == 1009
+    child.set_broadcast_enabled(True)
+    child.reset()  # forgets the quota the refused broadcast took (one a second)
+    assert _publish(child, "/message/chatroom/broadcast.json", form).status_code == 200
+    assert [r.api for r in child.messages(api="broadcast")] == ["broadcast"]
+
+
 def test_subprocess_stops_on_close() -> None:
-    process = start_in_subprocess(faults=Faults(latency=(0.0, 0.01)))
+    process = start_in_subprocess(
+        faults=Faults(latency=(0.0, 0.01)), broadcast_enabled=False, system_limit=1
+    )
     assert "pid=" in repr(process)
+    form = {"fromUserId": "s", "objectName": "RC:TxtMsg", "content": '{"content":"hi"}'}
+    assert _publish(process, "/message/chatroom/broadcast.json", form).json()["code"] == 1009
+    two = {**form, "toUserId": ["u1", "u2"]}
+    assert _publish(process, "/message/system/publish.json", two).status_code == 429
     process.close()
     assert process.process.returncode == 0
 

@@ -42,7 +42,15 @@ def emulator_client(emulator: Emulator, **options: Any) -> RongCloud:
 
 def lifted_emulator(**options: Any) -> Emulator:
     """An emulator whose quotas are far above what a test sends (faults are under test)."""
-    return Emulator(group_limit=100_000, chatroom_limit=100_000, **options)
+    lifted = 100_000
+    return Emulator(
+        group_limit=lifted,
+        chatroom_limit=lifted,
+        private_limit=lifted,
+        system_limit=lifted,
+        broadcast_limit=lifted,
+        **options,
+    )
 
 
 def ids(prefix: str, count: int) -> list[str]:

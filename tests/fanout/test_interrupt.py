@@ -101,7 +101,10 @@ async def test_stop_now_during_the_grace_period_leaves_requests_in_flight_unknow
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(held))
     async with RongCloud("k", "s", base_urls=["https://api.test"], http_client=http) as rc:
-        fanout = rc.fanout_group(ids("g", 9), concurrency=3, grace=3600, **MESSAGE)
+        # interactive: all three requests leave at once (bulk ones are paced 150 ms apart)
+        fanout = rc.fanout_group(
+            ids("g", 9), concurrency=3, grace=3600, lane="interactive", **MESSAGE
+        )
         running = anyio.CancelScope()
 
         async def run() -> None:

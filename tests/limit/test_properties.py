@@ -1,6 +1,7 @@
 """Hypothesis: SlidingWindowLimiter's guarantees over random arrivals, sizes, cancellations,
 pauses, late timers and late departures (a request re-dated when its bytes leave, as after
-opening a connection), on asyncio and on trio (virtual time, nothing sleeps for real)."""
+opening a connection), on asyncio and on trio (virtual time, nothing sleeps for real); with
+the 1 s window of most quotas and the 60 s window of the private quota (issue #18)."""
 
 from __future__ import annotations
 
@@ -42,10 +43,11 @@ class Scenario:
     seed: int
     requests: list[Request]
     pauses: list[tuple[float, float | None]]
+    window: float = 1.0
 
     @property
     def span(self) -> float:
-        return 1.0 + self.margin
+        return self.window + self.margin
 
 
 @dataclass
@@ -63,19 +65,21 @@ class Trace:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> Scenario:
-    limit = draw(st.integers(1, 12))
-    times = st.floats(0, 3, allow_nan=False)
+def scenarios(draw: st.DrawFn, window: float = 1.0, most: int = 12) -> Scenario:
+    """Times scale with `window`: arrivals over 3 windows, departures up to past expiry."""
+    limit = draw(st.integers(1, most))
+    times = st.floats(0, 3 * window, allow_nan=False)
     request = st.builds(
         Request,
         times,
         st.integers(1, limit),
-        st.none() | st.floats(0, 2, allow_nan=False),
-        st.none() | st.floats(0, 2.5, allow_nan=False),  # up to past its units' expiry
+        st.none() | st.floats(0, 2 * window, allow_nan=False),
+        st.none() | st.floats(0, 2.5 * window, allow_nan=False),  # up to past its expiry
         st.sampled_from([0.0, 0.0, 0.02, 0.3]),
     )
-    holds = st.none() | st.floats(0, 1.5, allow_nan=False)
+    holds = st.none() | st.floats(0, 1.5 * window, allow_nan=False)
     return Scenario(
+        window=window,
         limit=limit,
         margin=draw(st.sampled_from([0.0, 0.01, 0.25])),
         overtake=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
@@ -98,7 +102,7 @@ async def play(scenario: Scenario) -> Trace:
         interval=scenario.interval,
         lead=scenario.lead,
     )
-    quota = Quota("app", "group", scenario.limit, scenario.margin)
+    quota = Quota("app", "group", scenario.limit, scenario.margin, scenario.window)
     trace = Trace()
 
     async def send(index: int, request: Request, scope: anyio.CancelScope) -> None:
@@ -135,7 +139,7 @@ async def play(scenario: Scenario) -> Trace:
                 fake.spawn(group, partial(cancel, at, scope))
         for at, hold in scenario.pauses:
             fake.spawn(group, partial(pause, at, hold))
-        await fake.run(limit=1e4)
+        await fake.run(limit=1e4 * scenario.window)
     return trace
 
 
@@ -195,6 +199,18 @@ def check_pauses_hold_everyone(scenario: Scenario, trace: Trace) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios())
 def test_limiter_guarantees(backend: str, scenario: Scenario) -> None:
+    trace = anyio.run(play, scenario, backend=backend)
+    check_everyone_is_granted_or_cancelled(scenario, trace)
+    check_no_window_over_the_limit(scenario, trace)
+    check_overtaking_budget(scenario, trace)
+    check_pauses_hold_everyone(scenario, trace)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(window=60.0, most=40))
+def test_limiter_guarantees_with_a_60_s_window(backend: str, scenario: Scenario) -> None:
+    """The private quota's window: the same guarantees, counted over 60 s + margin."""
     trace = anyio.run(play, scenario, backend=backend)
     check_everyone_is_granted_or_cancelled(scenario, trace)
     check_no_window_over_the_limit(scenario, trace)

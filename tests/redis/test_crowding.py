@@ -9,7 +9,6 @@ first one's late write; the listener's failures on a fake connection.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import anyio
@@ -38,13 +37,6 @@ MS = 1000  # microseconds
 def anyio_backend() -> str:
     """redis-py's asyncio client runs on asyncio only (trio: see test_redis_backend.py)."""
     return "asyncio"
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

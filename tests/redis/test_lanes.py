@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -24,13 +23,14 @@ from redis.asyncio import Redis
 from rongpub import InvalidRequestError, Quota, QuotaWaitTooLongError, RateLimitedError
 from rongpub._limit.protocol import Lane
 from rongpub._redis.store import quota_keys
-from rongpub.redis import DEFAULT_NOTICE, RedisLimiter
+from rongpub.redis import DEFAULT_NOTICE
 
+from .conftest import Factory
 from .fakes import Sleeps, new_quota, until
 
 pytestmark = pytest.mark.anyio
 
-Factory = Callable[..., RedisLimiter]
+
 MICROS = 1_000_000
 
 
@@ -41,29 +41,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    async with Redis.from_url(redis_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def make_limiter(redis_url: str) -> AsyncIterator[Factory]:
-    """Builds limiters on their own clients (one per simulated process), sleeps recorded."""
-    made: list[RedisLimiter] = []
-    clients: list[Redis] = []
-
-    def make(**options: Any) -> RedisLimiter:
-        options.setdefault("slack", 0.0)
-        options.setdefault("lead", 0.0)
-        options.setdefault("sleep", Sleeps())
-        clients.append(Redis.from_url(redis_url))
-        made.append(RedisLimiter(clients[-1], **options))
-        return made[-1]
-
-    yield make
-    for limiter, client in zip(made, clients, strict=True):
-        await limiter.aclose()
-        await client.aclose()
+def make_limiter(make_limiter: Factory) -> Factory:
+    """conftest's, with every limiter's sleeps recorded."""
+    return lambda **options: make_limiter(**{"sleep": Sleeps(), **options})
 
 
 def lanes_quota(limit: int, bulk_share: float = 0.0, *, window: float = 1.0) -> Quota:

@@ -6,9 +6,6 @@ so the delays asserted are the ones Redis computed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
-
 import anyio
 import pytest
 from redis.asyncio import Redis
@@ -18,43 +15,16 @@ from rongpub import InvalidRequestError, Quota
 from rongpub._redis.store import quota_keys
 from rongpub.redis import RedisLimiter
 
+from .conftest import Factory
 from .fakes import RecordingLimiter, Sleeps, new_quota
 
 pytestmark = pytest.mark.anyio
-
-Factory = Callable[..., RedisLimiter]
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     """redis-py's asyncio client runs on asyncio only (trio: see test_redis_backend.py)."""
     return "asyncio"
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    """A client for looking at the keys the limiters leave."""
-    async with Redis.from_url(redis_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def make_limiter(redis_url: str) -> AsyncIterator[Factory]:
-    """Builds limiters on their own clients (one per simulated process)."""
-    made: list[RedisLimiter] = []
-    clients: list[Redis] = []
-
-    def make(**options: Any) -> RedisLimiter:
-        options.setdefault("slack", 0.0)  # windows of exactly window + margin, unless asked
-        options.setdefault("lead", 0.0)  # one recorded sleep per acquisition, to the instant
-        clients.append(Redis.from_url(redis_url))
-        made.append(RedisLimiter(clients[-1], **options))
-        return made[-1]
-
-    yield make
-    for limiter, client in zip(made, clients, strict=True):
-        await limiter.aclose()
-        await client.aclose()
 
 
 def log_key(quota: Quota) -> str:

@@ -1,0 +1,95 @@
+"""`FamilyCalls`: the private, system and broadcast calls of `RongCloud` (a mixin).
+
+Thin keyword wrappers, as `publish_group` is: they build the message value and hand it to
+the client's `publish` / `fanout`; a broadcast has no targets and goes to the `Sender` as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .._fanout.options import FANOUT_PRIVATE_PACK, FANOUT_SYSTEM_PACK
+from .._outgoing import PrivateMessage, SystemMessage, split_fanout_kwargs
+from .._response import PublishResult
+from .request import PrivateFields, SystemFields, broadcast_request
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._fanout.engine import Fanout
+    from .._fanout.intake import Targets
+    from .._fanout.options import FanoutKwargs
+    from .._outgoing import OutgoingMessage, PrivateFanoutKwargs, SystemFanoutKwargs
+    from .._sender import Sender
+    from .request import BroadcastFields
+
+__all__ = ["FamilyCalls"]
+
+
+class FamilyCalls:
+    """Private, system and broadcast sends; mixed into `RongCloud`, which provides
+    `_sender`, `publish` and `fanout`."""
+
+    if TYPE_CHECKING:
+        _sender: Sender
+
+        async def publish(
+            self, message: OutgoingMessage[Any], *, to: Iterable[str]
+        ) -> PublishResult: ...
+
+        def fanout(
+            self,
+            message: OutgoingMessage[Any],
+            targets: Targets,
+            *,
+            pack_size: int | None = None,
+            **options: Unpack[FanoutKwargs],
+        ) -> Fanout: ...
+
+    async def publish_private(
+        self, *, to_user_ids: Iterable[str], **fields: Unpack[PrivateFields]
+    ) -> PublishResult:
+        """Send one private message to 1-1,000 users: `publish(PrivateMessage(**fields),
+        to=to_user_ids)`. Each user counts against the private quota (6,000 a minute)."""
+        return await self.publish(PrivateMessage(**fields), to=to_user_ids)
+
+    async def publish_system(
+        self, *, to_user_ids: Iterable[str], **fields: Unpack[SystemFields]
+    ) -> PublishResult:
+        """Send one system message to 1-100 users: `publish(SystemMessage(**fields),
+        to=to_user_ids)`. Each user counts against the system quota (100 a second)."""
+        return await self.publish(SystemMessage(**fields), to=to_user_ids)
+
+    async def broadcast_chatroom(self, **fields: Unpack[BroadcastFields]) -> PublishResult:
+        """Send one message to every chatroom of the app (`/message/chatroom/broadcast.json`).
+
+        One request per second (the broadcast quota); the app needs the broadcast service
+        enabled, else the server answers 1009 (`RejectedError`). Only users in a room at
+        that moment receive it; it is not stored in chatroom history.
+        """
+        return await self._sender.send(broadcast_request(**fields))
+
+    def fanout_private(
+        self,
+        user_ids: Targets,
+        *,
+        pack_size: int = FANOUT_PRIVATE_PACK,
+        **fields_and_options: Unpack[PrivateFanoutKwargs],
+    ) -> Fanout:
+        """`fanout(PrivateMessage(**fields), user_ids, **options)`: up to `pack_size`
+        (default 1,000; one with `badge`) users a request."""
+        fields, options = split_fanout_kwargs(fields_and_options)
+        return self.fanout(PrivateMessage(**fields), user_ids, pack_size=pack_size, **options)
+
+    def fanout_system(
+        self,
+        user_ids: Targets,
+        *,
+        pack_size: int = FANOUT_SYSTEM_PACK,
+        **fields_and_options: Unpack[SystemFanoutKwargs],
+    ) -> Fanout:
+        """`fanout(SystemMessage(**fields), user_ids, **options)`: up to `pack_size`
+        (default 100) users a request."""
+        fields, options = split_fanout_kwargs(fields_and_options)
+        return self.fanout(SystemMessage(**fields), user_ids, pack_size=pack_size, **options)
