@@ -6,16 +6,15 @@ build the request (`_request`) -> `Sender.send` (quota, failover, retries, decod
 
 from __future__ import annotations
 
-import enum
 import functools
 import os
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._config import RateLimits, RetryPolicy
+from ._config import DEFAULT, Default, RateLimits, RetryPolicy
 from ._constants import APP_KEY_ENV, APP_SECRET_ENV, DEFAULT_TIMEOUT, PRIVATE_WINDOW, REGIONS
 from ._exceptions import (
     InvalidRequestError,
@@ -66,15 +65,6 @@ def _base_urls(region: str, base_urls: Sequence[str] | None) -> Sequence[str]:
     if region not in REGIONS:
         raise InvalidRequestError("region", f"{region!r}; choose one of {sorted(REGIONS)}")
     return REGIONS[region]
-
-
-class Default(enum.Enum):
-    """The marker of a keyword left to the client's default."""
-
-    DEFAULT = "DEFAULT"
-
-
-DEFAULT: Final = Default.DEFAULT
 
 
 class RongCloud(FamilyCalls):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from typing import Final
 
 from ._constants import (
     BROADCAST_RATE_LIMIT,
@@ -17,7 +19,16 @@ from ._constants import (
 )
 from ._exceptions import InvalidRequestError
 
-__all__ = ["RateLimits", "RetryPolicy"]
+__all__ = ["DEFAULT", "Default", "RateLimits", "RetryPolicy"]
+
+
+class Default(enum.Enum):
+    """The marker of a call's keyword left to the client's default (`max_wait`, `deadline`)."""
+
+    DEFAULT = "DEFAULT"
+
+
+DEFAULT: Final = Default.DEFAULT
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -89,11 +89,19 @@ async def test_the_lane_and_max_wait_reach_the_limiter() -> None:
         await rc.publish_chatroom(
             from_user_id="u", chatroom_ids=["c"], content=TextMessage(content="x"), lane="bulk"
         )
+        await rc.publish_private(
+            from_user_id="u", to_user_ids=["a"], content=TextMessage(content="x"), lane="bulk"
+        )
+        await rc.publish_system(
+            from_user_id="u", to_user_ids=["a"], content=TextMessage(content="x"), max_wait=0.3
+        )
     assert limiter.acquired == [
         ("group", 1, "interactive", 2.0),
         ("group", 2, "bulk", None),
         ("group", 1, "interactive", 0.5),
         ("chatroom", 1, "bulk", 2.0),
+        ("private", 1, "bulk", 2.0),
+        ("system", 1, "interactive", 0.3),
     ]
 
 

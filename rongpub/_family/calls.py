@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .._config import DEFAULT, Default
 from .._fanout.options import FANOUT_PRIVATE_PACK, FANOUT_SYSTEM_PACK
 from .._outgoing import PrivateMessage, SystemMessage, split_fanout_kwargs
 from .._response import PublishResult
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .._fanout.engine import Fanout
     from .._fanout.intake import Targets
     from .._fanout.options import FanoutKwargs
+    from .._limit.protocol import Lane
     from .._outgoing import OutgoingMessage, PrivateFanoutKwargs, SystemFanoutKwargs
     from .._sender import Sender
     from .request import BroadcastFields
@@ -35,7 +37,13 @@ class FamilyCalls:
         _sender: Sender
 
         async def publish(
-            self, message: OutgoingMessage[Any], *, to: Iterable[str]
+            self,
+            message: OutgoingMessage[Any],
+            *,
+            to: Iterable[str],
+            lane: Lane = "interactive",
+            max_wait: float | Default | None = DEFAULT,
+            deadline: float | Default | None = DEFAULT,
         ) -> PublishResult: ...
 
         def fanout(
@@ -48,18 +56,38 @@ class FamilyCalls:
         ) -> Fanout: ...
 
     async def publish_private(
-        self, *, to_user_ids: Iterable[str], **fields: Unpack[PrivateFields]
+        self,
+        *,
+        to_user_ids: Iterable[str],
+        lane: Lane = "interactive",
+        max_wait: float | Default | None = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+        **fields: Unpack[PrivateFields],
     ) -> PublishResult:
         """Send one private message to 1-1,000 users: `publish(PrivateMessage(**fields),
-        to=to_user_ids)`. Each user counts against the private quota (6,000 a minute)."""
-        return await self.publish(PrivateMessage(**fields), to=to_user_ids)
+        to=to_user_ids, lane=..., max_wait=..., deadline=...)`. Each user counts against
+        the private quota (6,000 a minute)."""
+        message = PrivateMessage(**fields)
+        return await self.publish(
+            message, to=to_user_ids, lane=lane, max_wait=max_wait, deadline=deadline
+        )
 
     async def publish_system(
-        self, *, to_user_ids: Iterable[str], **fields: Unpack[SystemFields]
+        self,
+        *,
+        to_user_ids: Iterable[str],
+        lane: Lane = "interactive",
+        max_wait: float | Default | None = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+        **fields: Unpack[SystemFields],
     ) -> PublishResult:
         """Send one system message to 1-100 users: `publish(SystemMessage(**fields),
-        to=to_user_ids)`. Each user counts against the system quota (100 a second)."""
-        return await self.publish(SystemMessage(**fields), to=to_user_ids)
+        to=to_user_ids, lane=..., max_wait=..., deadline=...)`. Each user counts against the
+        system quota (100 a second)."""
+        message = SystemMessage(**fields)
+        return await self.publish(
+            message, to=to_user_ids, lane=lane, max_wait=max_wait, deadline=deadline
+        )
 
     async def broadcast_chatroom(self, **fields: Unpack[BroadcastFields]) -> PublishResult:
         """Send one message to every chatroom of the app (`/message/chatroom/broadcast.json`).
