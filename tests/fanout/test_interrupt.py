@@ -93,9 +93,12 @@ async def test_stop_now_before_the_run_does_nothing() -> None:
 @pytest.mark.anyio
 async def test_stop_now_during_the_grace_period_leaves_requests_in_flight_unknown() -> None:
     arrived, release = anyio.Event(), anyio.Event()
+    requests: list[httpx.Request] = []
 
     async def held(request: httpx.Request) -> httpx.Response:
-        arrived.set()
+        requests.append(request)
+        if len(requests) == 3:  # every request of the run is in flight
+            arrived.set()
         await release.wait()  # answered only after the run ended
         raise AssertionError("not reached")
 
