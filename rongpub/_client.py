@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._config import DEFAULT, Default, RateLimits, RetryPolicy
+from ._config import DEFAULT, Default, RateLimits, RetryPolicy, or_default
 from ._constants import APP_KEY_ENV, APP_SECRET_ENV, DEFAULT_TIMEOUT, PRIVATE_WINDOW, REGIONS
 from ._exceptions import (
     InvalidRequestError,
@@ -190,8 +190,8 @@ class RongCloud(FamilyCalls):
         return await self._sender.send(
             _template(message).to(to),
             lane=lane,
-            max_wait=self._max_wait if isinstance(max_wait, Default) else max_wait,
-            deadline=self._deadline if isinstance(deadline, Default) else deadline,
+            max_wait=or_default(max_wait, self._max_wait),
+            deadline=or_default(deadline, self._deadline),
         )
 
     def fanout(

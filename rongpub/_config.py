@@ -19,7 +19,7 @@ from ._constants import (
 )
 from ._exceptions import InvalidRequestError
 
-__all__ = ["DEFAULT", "Default", "RateLimits", "RetryPolicy"]
+__all__ = ["DEFAULT", "Default", "RateLimits", "RetryPolicy", "or_default"]
 
 
 class Default(enum.Enum):
@@ -29,6 +29,11 @@ class Default(enum.Enum):
 
 
 DEFAULT: Final = Default.DEFAULT
+
+
+def or_default(value: float | Default | None, default: float | None) -> float | None:
+    """A call's `max_wait` / `deadline`, or the client's where the call left it."""
+    return default if isinstance(value, Default) else value
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -95,6 +95,10 @@ async def test_the_lane_and_max_wait_reach_the_limiter() -> None:
         await rc.publish_system(
             from_user_id="u", to_user_ids=["a"], content=TextMessage(content="x"), max_wait=0.3
         )
+        await rc.broadcast_chatroom(from_user_id="u", content=TextMessage(content="x"))
+        await rc.broadcast_chatroom(
+            from_user_id="u", content=TextMessage(content="x"), lane="bulk", max_wait=None
+        )
     assert limiter.acquired == [
         ("group", 1, "interactive", 2.0),
         ("group", 2, "bulk", None),
@@ -102,6 +106,8 @@ async def test_the_lane_and_max_wait_reach_the_limiter() -> None:
         ("chatroom", 1, "bulk", 2.0),
         ("private", 1, "bulk", 2.0),
         ("system", 1, "interactive", 0.3),
+        ("broadcast", 1, "interactive", 2.0),
+        ("broadcast", 1, "bulk", None),
     ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .._config import DEFAULT, Default
+from .._config import DEFAULT, Default, or_default
 from .._fanout.options import FANOUT_PRIVATE_PACK, FANOUT_SYSTEM_PACK
 from .._outgoing import PrivateMessage, SystemMessage, split_fanout_kwargs
 from .._response import PublishResult
@@ -35,6 +35,8 @@ class FamilyCalls:
 
     if TYPE_CHECKING:
         _sender: Sender
+        _max_wait: float | None
+        _deadline: float | None
 
         async def publish(
             self,
@@ -89,14 +91,27 @@ class FamilyCalls:
             message, to=to_user_ids, lane=lane, max_wait=max_wait, deadline=deadline
         )
 
-    async def broadcast_chatroom(self, **fields: Unpack[BroadcastFields]) -> PublishResult:
+    async def broadcast_chatroom(
+        self,
+        *,
+        lane: Lane = "interactive",
+        max_wait: float | Default | None = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+        **fields: Unpack[BroadcastFields],
+    ) -> PublishResult:
         """Send one message to every chatroom of the app (`/message/chatroom/broadcast.json`).
 
         One request per second (the broadcast quota); the app needs the broadcast service
         enabled, else the server answers 1009 (`RejectedError`). Only users in a room at
-        that moment receive it; it is not stored in chatroom history.
+        that moment receive it; it is not stored in chatroom history. `lane`, `max_wait`
+        and `deadline` as for `publish`.
         """
-        return await self._sender.send(broadcast_request(**fields))
+        return await self._sender.send(
+            broadcast_request(**fields),
+            lane=lane,
+            max_wait=or_default(max_wait, self._max_wait),
+            deadline=or_default(deadline, self._deadline),
+        )
 
     def fanout_private(
         self,

@@ -76,6 +76,8 @@ class Booker:
         self.redis_clock = RedisClock()
         #: Whether any departure was reported: then tasks wake `lead` early.
         self.reported = False
+        #: Whether a fallback serves the quotas now (an outage began; set by the limiter).
+        self.fallen_back: Callable[[], bool] = lambda: False
         self._quotas: dict[Quota, SharedQuota] = {}
 
     def quota(self, quota: Quota, keys: Callable[[Quota], QuotaKeys]) -> SharedQuota:
@@ -98,6 +100,17 @@ class Booker:
             raise LimiterUnavailableError(
                 f"Redis did not answer the rate limiter ({type(exc).__name__}: {exc})"
             ) from exc
+
+    def answered(self) -> None:
+        """Redis answered a booking: if an outage began meanwhile, it is not used
+        (`LimiterUnavailableError`). The fallback serves alone until Redis is probed: it
+        started from the bookings held when the outage began and does not count later ones,
+        so sending on both would crowd a window (seen when a SIGSTOPped Redis resumed)."""
+        if self.fallen_back():
+            raise LimiterUnavailableError(
+                "Redis answered a booking after an outage began; the fallback keeps the "
+                "quota until Redis is probed"
+            )
 
     def resubscribed(self, channel: str) -> None:
         """The moves listener lost Redis and is back: check the log's epoch (in the

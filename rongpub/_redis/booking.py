@@ -94,6 +94,7 @@ class SharedQuota:
                 self._ledger.move(held.member, held.instant, left=True)
                 return held
             now = await self._redate(held, written=None)
+            booker.answered()
             if now is not None:
                 stats.moved += 1
                 await self._wait_for(now)  # never before its instant
@@ -171,6 +172,7 @@ class SharedQuota:
                 await self._register_again(booking.epoch)
                 booking = await self._reserve(member, late=late, max_wait=max_wait)
             self._epoch = booking.epoch
+            booker.answered()
             if booking.refused:
                 assert max_wait is not None
                 raise QuotaWaitTooLongError(

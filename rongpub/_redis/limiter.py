@@ -140,6 +140,7 @@ class RedisLimiter:
             stats=self.stats,
         )
         moves.on_resubscribed = self._booker.resubscribed
+        self._booker.fallen_back = self._fallen_back
         self._outage = Outage(resolve(fallback, partial(_local, clock, sleep)), retry_interval)
         self._namespace = namespace
         self._owned_client: Redis | None = None
@@ -287,6 +288,9 @@ class RedisLimiter:
     ) -> RedisDeparture:
         held = await shared.acquire(cost, lane, max_wait)
         return RedisDeparture(shared, held, self._begin)
+
+    def _fallen_back(self) -> bool:
+        return self._outage.down and self._outage.fallback is not None
 
     def _serving(self) -> LegacyLimiter:
         """The fallback while Redis is down (`LimiterUnavailableError` without one); a

@@ -129,3 +129,40 @@ async def test_a_hung_redis_is_probed_by_one_acquisition_at_a_time(
         assert answered >= 9
     server.thaw()
     await limiter.aclose()
+
+
+async def test_a_booking_redis_answers_once_an_outage_began_is_taken_locally(
+    server: RedisServer,
+) -> None:
+    """Seen with SIGSTOP under load: a reservation sent before another call timed out is
+    answered after that call began the outage; the local fallback, which started from the
+    bookings held then, did not count it, and a window held more than the limit."""
+    quota = new_quota(LIMIT)
+    limiter = RedisLimiter.from_url(
+        server.url, timeout=1.0, fallback="local", lead=0.0, retry_interval=60.0
+    )
+    await limiter.acquire(quota, 1)  # Redis's clock is known; one unit in the window
+    store = limiter._booker.store
+    reserve, asked, answer = store.reserve, anyio.Event(), anyio.Event()
+
+    async def answered_late(*args: object, **kwargs: object) -> object:
+        asked.set()
+        await answer.wait()
+        return await reserve(*args, **kwargs)  # type: ignore[arg-type]
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("timed out")
+
+    async with anyio.create_task_group() as tg:
+        store.reserve = answered_late  # type: ignore[method-assign,assignment]
+        tg.start_soon(limiter.acquire, quota, LIMIT - 2)
+        await asked.wait()
+        store.reserve = failing  # type: ignore[method-assign,assignment]
+        with pytest.warns(RuntimeWarning, match="falls back"):
+            await limiter.acquire(quota, 1)  # the outage begins: one unit, locally
+        store.reserve = reserve  # type: ignore[method-assign,assignment]
+        answer.set()  # Redis answers the first call
+    with anyio.move_on_after(0.3) as waited:  # the window holds all ten units
+        await limiter.acquire(quota, 1)
+    assert waited.cancelled_caught
+    await limiter.aclose()
