@@ -160,7 +160,7 @@ async def test_a_booking_redis_answers_once_an_outage_began_is_taken_locally(
         store.reserve = failing  # type: ignore[method-assign,assignment]
         with pytest.warns(RuntimeWarning, match="falls back"):
             await limiter.acquire(quota, 1)  # the outage begins: one unit, locally
-        store.reserve = reserve  # type: ignore[method-assign,assignment]
+        store.reserve = reserve  # type: ignore[method-assign]
         answer.set()  # Redis answers the first call
     with anyio.move_on_after(0.3) as waited:  # the window holds all ten units
         await limiter.acquire(quota, 1)
