@@ -20,6 +20,7 @@ the run last renewed has not run out by the local clock.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -30,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import msgspec
-import sniffio
 
 from .._exceptions import InvalidRequestError, JournalInUseError, JournalLostError
 from .._fanout.journal import Settled
@@ -179,8 +179,12 @@ class RedisJournal:
     async def open(self, api: str, message: str, *, resend_unknown: bool) -> Settled:
         """Take the lease (`JournalInUseError` naming the holder while another run has it),
         check the message (`InvalidRequestError`), and read what earlier runs settled."""
-        if sniffio.current_async_library() != "asyncio":
-            raise InvalidRequestError("journal", "RedisJournal runs on asyncio only (redis-py)")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # trio: no asyncio loop runs
+            raise InvalidRequestError(
+                "journal", "RedisJournal runs on asyncio only (redis-py)"
+            ) from None
         holder = _Holder(pid=os.getpid(), host=socket.gethostname(), started=time.time())
         args: list[str | bytes] = [_VERSION, api, message, _encode(holder)]
         args += [self._ms(self._ttl), self._expire, _DEAD]

@@ -253,3 +253,10 @@ async def test_an_unreachable_redis_is_a_clear_error(client: Redis) -> None:
         with pytest.raises(JournalLostError, match="Redis cannot be reached"):
             await rc.fanout_group(["a"], journal=journal, **MESSAGE)
     await journal.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_under_trio_the_journal_refuses_before_asking_redis(anyio_backend: str) -> None:
+    journal = RedisJournal(Redis(host="127.0.0.1", port=1), "trio-run")
+    with pytest.raises(InvalidRequestError, match="asyncio only"):
+        await journal.open("group", "message", resend_unknown=False)
