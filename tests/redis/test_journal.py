@@ -244,7 +244,9 @@ async def test_one_call_per_request_on_the_hot_path(client: Redis) -> None:
         report = await rc.fanout_group(ids("g", 300), journal=journal, concurrency=4, **MESSAGE)
     requests = len({record.request_id for record in emulator.records})
     assert report.sent == 300 and requests == 100
-    assert requests <= calls <= requests + 3  # + close, + perhaps a flush or a renewal
+    # + close, + flushes of outcomes no request carried within 50 ms (more on a loaded
+    # machine: 105 seen in CI); a write per outcome as well would be 200
+    assert requests <= calls <= requests + requests // 10
 
 
 async def test_an_unreachable_redis_is_a_clear_error(client: Redis) -> None:
