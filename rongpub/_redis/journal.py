@@ -20,7 +20,6 @@ the run last renewed has not run out by the local clock.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import time
@@ -35,6 +34,7 @@ import msgspec
 from .._exceptions import InvalidRequestError, JournalInUseError, JournalLostError
 from .._fanout.journal import Settled
 from .._fanout.outcomes import TargetOutcome
+from .loop import on_asyncio
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
@@ -179,12 +179,8 @@ class RedisJournal:
     async def open(self, api: str, message: str, *, resend_unknown: bool) -> Settled:
         """Take the lease (`JournalInUseError` naming the holder while another run has it),
         check the message (`InvalidRequestError`), and read what earlier runs settled."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # trio: no asyncio loop runs
-            raise InvalidRequestError(
-                "journal", "RedisJournal runs on asyncio only (redis-py)"
-            ) from None
+        if not on_asyncio():
+            raise InvalidRequestError("journal", "RedisJournal runs on asyncio only (redis-py)")
         holder = _Holder(pid=os.getpid(), host=socket.gethostname(), started=time.time())
         args: list[str | bytes] = [_VERSION, api, message, _encode(holder)]
         args += [self._ms(self._ttl), self._expire, _DEAD]

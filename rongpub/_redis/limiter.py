@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Final, TypeVar
@@ -24,6 +23,7 @@ from .._limit.sliding_log import SlidingWindowLimiter
 from .booker import Booker, Clock, Sleep
 from .booking import SharedQuota
 from .departure import RedisDeparture
+from .loop import on_asyncio
 from .moves import Moves
 from .outage import Fallback, Outage, Route, resolve
 from .stats import RedisStats
@@ -249,7 +249,7 @@ class RedisLimiter:
         task's error is raised here), close the fallback and a client made by `from_url`.
 
         Outside asyncio nothing was ever opened, so there is nothing to close."""
-        if not _on_asyncio() or self._closed:
+        if not on_asyncio() or self._closed:
             return
         self._closed = True
         try:
@@ -361,16 +361,8 @@ def _local(clock: Clock, sleep: Sleep) -> SlidingWindowLimiter:
     return SlidingWindowLimiter(clock=clock, sleep=sleeping)
 
 
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def _require_asyncio() -> None:
-    if not _on_asyncio():
+    if not on_asyncio():
         raise LimiterUnavailableError(
             "RedisLimiter runs on asyncio only: redis-py's asyncio client cannot run under "
             "trio (or outside an asyncio event loop); use the in-process limiter there"
